@@ -1,0 +1,32 @@
+// Every CLI command, in the order --help lists them.
+import { scoreCommand } from './score.ts';
+import { preprocessCommand } from './preprocess.ts';
+import { tokenizeCommand } from './tokenize.ts';
+import { promptCommand } from './prompt.ts';
+import { buildCommand } from './build.ts';
+import { chatCommand } from './chat.ts';
+import { makeCheckpointCommand } from './make-checkpoint.ts';
+import { datasetsCommand } from './datasets.ts';
+import { runCommand } from './run.ts';
+import { mergeCommand } from './merge.ts';
+import { serveCommand } from './serve.ts';
+import { compareCommand } from './compare.ts';
+import { sweepCommand } from './sweep.ts';
+import { reportCommand } from './report.ts';
+
+export const commands = [
+  scoreCommand,
+  preprocessCommand,
+  tokenizeCommand,
+  promptCommand,
+  buildCommand,
+  chatCommand,
+  makeCheckpointCommand,
+  datasetsCommand,
+  runCommand,
+  mergeCommand,
+  serveCommand,
+  compareCommand,
+  sweepCommand,
+  reportCommand,
+];

@@ -1,0 +1,59 @@
+/**
+ * The model side of the runner: something that turns prepared requests into text. Implemented by the in-process
+ * ONNX engine (`onnx`) and by an OpenAI-compatible HTTP client (`openai`).
+ */
+
+export interface GenerationRequest {
+  /** Sample id, carried through for logs and errors. */
+  readonly id: string;
+  /**
+   * The user turn text with `<image>` placeholders where images go (one per image / frame), as built by the
+   * task's prompt recipe (`src/model/inputs/prompt-recipe.ts`). When it holds no `<image>` and there are images,
+   * the backend prepends `<image>\n` as InternVL's `chat()` does.
+   */
+  readonly question: string;
+  /** Encoded image bytes (JPEG/PNG...), one per `<image>`; video frames come as images too. */
+  readonly images: readonly Uint8Array[];
+  /** Tile cap for each image (InternVL's `max_num`); same length as `images`. */
+  readonly maxTiles: readonly number[];
+  /** Whether a thumbnail tile is appended when an image yields more than one tile (InternVL2: true). */
+  readonly useThumbnail: boolean;
+  readonly maxNewTokens: number;
+  /** InternVL scripts pass min_new_tokens=1 (MME passes none). */
+  readonly minNewTokens: number;
+  /** Optional system message override (default: the template's). */
+  readonly systemMessage?: string;
+}
+
+export interface GenerationResult {
+  readonly id: string;
+  readonly text: string;
+  readonly promptTokens: number;
+  readonly outputTokens: number;
+  /** Tiles per image, thumbnail included. */
+  readonly tiles: readonly number[];
+  /** Total image context tokens (256 per tile for InternVL2). */
+  readonly imageTokens: number;
+  /** Wall time of this request inside the backend, ms (for a batch: the batch's time). */
+  readonly latencyMs: number;
+  /** Set when this request failed; `text` is then ''. */
+  readonly error?: string;
+}
+
+export interface BackendInfo {
+  readonly name: string;
+  /** Model identity for the manifest (folder hash, repo id, endpoint model name). */
+  readonly model: string;
+  readonly variant?: string;
+  readonly device?: string;
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+export interface Backend {
+  readonly info: BackendInfo;
+  /** Largest number of requests `generate` takes at once (1 = unbatched). */
+  readonly maxBatch: number;
+  /** Generate for a batch; results in request order. A failing request yields a result with `error`. */
+  generate(requests: readonly GenerationRequest[]): Promise<GenerationResult[]>;
+  close(): Promise<void>;
+}
