@@ -1,10 +1,70 @@
-// PLACEHOLDER: replaced by the owner of `build`.
+// `internvl-eval build --model DIR --variant V [--out DIR] [--cache-dir DIR] [--block-size N] [--zero-point]
+// [--accuracy-level N] [--quantize-vision] [--json]`: build the ONNX graphs of a checkpoint (library:
+// src/model/graph/build.ts), or report the cached build.
 import type { CommandModule } from 'yargs';
+import { buildModel, VARIANTS, type Variant } from '../model/graph/build.ts';
 
-export const buildCommand: CommandModule = {
+interface Args {
+  model: string;
+  variant: Variant;
+  out?: string;
+  'cache-dir'?: string;
+  'block-size'?: number;
+  'zero-point'?: boolean;
+  'accuracy-level'?: number;
+  'quantize-vision'?: boolean;
+  json: boolean;
+}
+
+export const buildCommand: CommandModule<object, Args> = {
   command: 'build',
-  describe: '(not built yet)',
-  handler: () => {
-    throw new Error('`build` is not built yet');
+  describe: 'Build the ONNX graphs (vision, embed, decoder) of an InternVL2 checkpoint, cached on disk',
+  builder: (y) =>
+    y
+      .option('model', { type: 'string', demandOption: true, describe: 'Checkpoint folder (HF layout)' })
+      .option('variant', { choices: VARIANTS, default: 'fp32' as Variant, describe: 'Weight format' })
+      .option('out', { type: 'string', describe: 'Build into this folder instead of the cache' })
+      .option('cache-dir', {
+        type: 'string',
+        describe: 'Model cache root (default $INTERNVL_EVAL_CACHE/models or ~/.cache/internvl-eval/models)',
+      })
+      .option('block-size', {
+        type: 'number',
+        describe: 'int8/int4: quantization block size (power of 2 >= 16, default 32)',
+      })
+      .option('zero-point', {
+        type: 'boolean',
+        describe: 'int8/int4: asymmetric quantization with zero points',
+      })
+      .option('accuracy-level', {
+        type: 'number',
+        describe:
+          'int8/int4: MatMulNBits accuracy_level (0 exact fp32 activations [default], 4 int8 activations, faster)',
+      })
+      .option('quantize-vision', {
+        type: 'boolean',
+        describe: 'int8/int4: quantize the ViT and mlp1 linears too',
+      })
+      .option('json', {
+        type: 'boolean',
+        default: false,
+        describe: 'Print {dir, cached, info} as JSON',
+      }) as never,
+  handler: async (args) => {
+    const result = await buildModel(args.model, {
+      variant: args.variant,
+      outDir: args.out,
+      cacheDir: args['cache-dir'],
+      blockSize: args['block-size'],
+      zeroPoint: args['zero-point'],
+      accuracyLevel: args['accuracy-level'],
+      quantizeVision: args['quantize-vision'],
+      onProgress: args.json ? undefined : (msg) => process.stderr.write(`${msg}\n`),
+    });
+    if (args.json) {
+      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    } else {
+      process.stdout.write(`${result.cached ? 'cached' : 'built'} ${result.info.variant}: ${result.dir}\n`);
+    }
   },
 };

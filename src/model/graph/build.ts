@@ -1,0 +1,310 @@
+// buildModel: HF checkpoint folder -> built model folder (vision.onnx, embed.onnx, decoder.onnx, their .onnx.data,
+// build.json, tokenizer/config copies), cached on disk by checkpoint hash + variant + options + builder version
+// (engine-contract.md). Weights stream tensor by tensor from the safetensors into the external data files.
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint.ts';
+import type { InternVLConfig } from '../checkpoint/config.ts';
+import { buildDecoderGraph } from './decoder-graph.ts';
+import { buildEmbedGraph } from './embed-graph.ts';
+import type { LinearFormat, WeightSource } from './layers.ts';
+import { ExternalDataWriter, GraphBuilder } from './onnx-builder.ts';
+import { validateQuantOptions } from './quantize.ts';
+import { buildVisionGraph } from './vision-graph.ts';
+
+/** Bump whenever the graphs or their weights change: it is part of the cache key. */
+export const BUILDER_VERSION = '1';
+
+export const VARIANTS = ['fp32', 'fp16', 'int8', 'int4'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+export const DEFAULT_BLOCK_SIZE = 32;
+export const DEFAULT_ACCURACY_LEVEL = 0;
+
+export interface BuildOptions {
+  variant: Variant;
+  /** Build into this folder instead of the cache. */
+  outDir?: string;
+  /** Root of the model cache (default `$INTERNVL_EVAL_CACHE/models` or `~/.cache/internvl-eval/models`). */
+  cacheDir?: string;
+  /** int8/int4: MatMulNBits block size (power of two >= 16), default 32. */
+  blockSize?: number;
+  /** int8/int4: asymmetric quantization with zero points (default symmetric). */
+  zeroPoint?: boolean;
+  /** int8/int4: MatMulNBits accuracy_level (0 = unset/exact fp32 activations, 4 = int8 activations, faster). */
+  accuracyLevel?: number;
+  /** int8/int4: quantize the ViT and mlp1 linears too (default false: they keep fp16 weights). */
+  quantizeVision?: boolean;
+  onProgress?: (msg: string) => void;
+}
+
+export type GraphFormat = 'fp32' | 'fp16' | 'int8' | 'int4';
+
+export interface BuildInfo {
+  builderVersion: string;
+  variant: Variant;
+  checkpointHash: string;
+  quant: { blockSize: number; zeroPoint: boolean; accuracyLevel: number } | null;
+  llm: { hidden: number; layers: number; heads: number; kvHeads: number; headDim: number; vocab: number };
+  vision: { imageSize: number; numImageToken: number };
+  files: { vision: string; embed: string; decoder: string };
+  /** Beyond the contract: the cache key, and how each part's weights are stored. */
+  cacheKey: string;
+  weights: { vision: GraphFormat; mlp1: GraphFormat; embed: 'fp32' | 'fp16'; decoder: GraphFormat };
+  /** Checkpoint files copied into the built folder. */
+  copied: string[];
+}
+
+export interface BuildResult {
+  dir: string;
+  cached: boolean;
+  info: BuildInfo;
+}
+
+export const BUILD_INFO_FILE = 'build.json';
+const COPIED_FILES = [
+  'config.json',
+  'generation_config.json',
+  'tokenizer.model',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'added_tokens.json',
+];
+
+export function defaultCacheDir(): string {
+  const root = process.env['INTERNVL_EVAL_CACHE'] || path.join(os.homedir(), '.cache', 'internvl-eval');
+  return path.join(root, 'models');
+}
+
+interface ResolvedOptions {
+  variant: Variant;
+  quant: BuildInfo['quant'];
+  quantizeVision: boolean;
+}
+
+export function resolveOptions(opts: BuildOptions): ResolvedOptions {
+  if (!(VARIANTS as readonly string[]).includes(opts.variant)) {
+    throw new Error(`unknown variant "${String(opts.variant)}" (expected one of ${VARIANTS.join(', ')})`);
+  }
+  const quantized = opts.variant === 'int8' || opts.variant === 'int4';
+  if (
+    !quantized &&
+    (opts.blockSize !== undefined ||
+      opts.zeroPoint ||
+      opts.accuracyLevel !== undefined ||
+      opts.quantizeVision)
+  ) {
+    throw new Error(
+      `--block-size, --zero-point, --accuracy-level and quantizeVision apply to int8/int4 only, not ${opts.variant}`,
+    );
+  }
+  if (!quantized) return { variant: opts.variant, quant: null, quantizeVision: false };
+  const quant = {
+    blockSize: opts.blockSize ?? DEFAULT_BLOCK_SIZE,
+    zeroPoint: opts.zeroPoint ?? false,
+    accuracyLevel: opts.accuracyLevel ?? DEFAULT_ACCURACY_LEVEL,
+  };
+  validateQuantOptions({
+    bits: opts.variant === 'int8' ? 8 : 4,
+    blockSize: quant.blockSize,
+    zeroPoint: quant.zeroPoint,
+  });
+  if (![0, 1, 2, 3, 4].includes(quant.accuracyLevel)) {
+    throw new Error(`accuracy level must be 0..4 (MatMulNBits accuracy_level), got ${quant.accuracyLevel}`);
+  }
+  return { variant: opts.variant, quant, quantizeVision: opts.quantizeVision ?? false };
+}
+
+/** `<variant>-<16 hex>` over everything that changes the built bytes. */
+export function cacheKey(checkpointHash: string, r: ResolvedOptions): string {
+  const h = createHash('sha256')
+    .update(
+      JSON.stringify({
+        builderVersion: BUILDER_VERSION,
+        checkpointHash,
+        variant: r.variant,
+        quant: r.quant,
+        quantizeVision: r.quantizeVision,
+      }),
+    )
+    .digest('hex');
+  return `${r.variant}-${h.slice(0, 16)}`;
+}
+
+/** Read and sanity-check a built folder's build.json. */
+export async function readBuildInfo(dir: string): Promise<BuildInfo> {
+  const file = path.join(dir, BUILD_INFO_FILE);
+  let info: BuildInfo;
+  try {
+    info = JSON.parse(await readFile(file, 'utf8')) as BuildInfo;
+  } catch (e) {
+    throw new Error(`${file}: not a built model (${(e as Error).message})`);
+  }
+  for (const key of ['builderVersion', 'variant', 'checkpointHash', 'llm', 'vision', 'files'] as const) {
+    if (info[key] === undefined) throw new Error(`${file}: missing "${key}"`);
+  }
+  return info;
+}
+
+function formats(r: ResolvedOptions): {
+  vision: LinearFormat;
+  visionTensors: LinearFormat;
+  embed: LinearFormat;
+  decoder: LinearFormat;
+} {
+  if (r.variant === 'fp32' || r.variant === 'fp16') {
+    const f: LinearFormat = { kind: r.variant };
+    return { vision: f, visionTensors: f, embed: f, decoder: f };
+  }
+  const q = r.quant!;
+  const nbits: LinearFormat = { kind: 'nbits', bits: r.variant === 'int8' ? 8 : 4, ...q };
+  const fp16: LinearFormat = { kind: 'fp16' };
+  return { vision: r.quantizeVision ? nbits : fp16, visionTensors: fp16, embed: fp16, decoder: nbits };
+}
+
+function formatName(f: LinearFormat): GraphFormat {
+  return f.kind === 'nbits' ? (f.bits === 8 ? 'int8' : 'int4') : f.kind;
+}
+
+export async function buildModel(checkpointDir: string, opts: BuildOptions): Promise<BuildResult> {
+  const r = resolveOptions(opts);
+  const progress = opts.onProgress ?? (() => {});
+  const ckpt = await openCheckpoint(checkpointDir);
+  try {
+    const checkpointHash = await ckpt.hash();
+    const key = cacheKey(checkpointHash, r);
+    const dir = path.resolve(opts.outDir ?? path.join(opts.cacheDir ?? defaultCacheDir(), key));
+    const existing = await readBuildInfo(dir).catch(() => null);
+    if (existing?.cacheKey === key) {
+      progress(`cached: ${dir}`);
+      return { dir, cached: true, info: existing };
+    }
+    if (existing === null && (await isNonEmptyDir(dir))) {
+      throw new Error(`${dir}: output folder exists and is not a built model; refusing to overwrite it`);
+    }
+
+    await mkdir(path.dirname(dir), { recursive: true });
+    const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    await mkdir(tmp);
+    try {
+      const info = await buildInto(tmp, ckpt, checkpointHash, key, r, progress);
+      // A previous build with another key (outDir reuse) is replaced; a concurrent identical build may have won.
+      const raced = await readBuildInfo(dir).catch(() => null);
+      if (raced?.cacheKey === key) {
+        await rm(tmp, { recursive: true, force: true });
+        return { dir, cached: true, info: raced };
+      }
+      if (raced) await rm(dir, { recursive: true, force: true });
+      await rename(tmp, dir);
+      progress(`built: ${dir}`);
+      return { dir, cached: false, info };
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  } finally {
+    await ckpt.close();
+  }
+}
+
+async function buildInto(
+  dir: string,
+  ckpt: Checkpoint,
+  checkpointHash: string,
+  key: string,
+  r: ResolvedOptions,
+  progress: (msg: string) => void,
+): Promise<BuildInfo> {
+  const config: InternVLConfig = ckpt.config;
+  const f = formats(r);
+  const total = ckpt.tensorNames.length - ckpt.extraTensorNames.length;
+  let done = 0;
+  const src: WeightSource = {
+    shape: (name) => ckpt.tensor(name).shape,
+    float32: (name) => {
+      done++;
+      if (done % 16 === 0 || done === total) progress(`weights ${done}/${total} (${name})`);
+      return ckpt.tensor(name).toFloat32();
+    },
+  };
+  const files = { vision: 'vision.onnx', embed: 'embed.onnx', decoder: 'decoder.onnx' };
+  progress(`building ${r.variant} into ${dir}`);
+  if (r.variant === 'int8' && r.quant?.accuracyLevel === 0) {
+    // Measured on ORT 1.30 CPU (2 cores) at InternVL2-2B widths, 2 LLM layers + lm head: one decode step took ~3 s
+    // at accuracy_level 0 against ~30 ms at level 4 (int4 at level 0: ~0.1 s).
+    progress(
+      'note: int8 with accuracy level 0 is very slow on the ORT CPU EP; --accuracy-level 4 is ~100x faster',
+    );
+  }
+  await writeGraph(dir, files.vision, (g) =>
+    buildVisionGraph(g, config, src, { linear: f.vision, tensors: f.visionTensors }),
+  );
+  await writeGraph(dir, files.embed, (g) => buildEmbedGraph(g, config, src, f.embed));
+  await writeGraph(dir, files.decoder, (g) => buildDecoderGraph(g, config, src, { linear: f.decoder }));
+
+  const copied: string[] = [];
+  for (const name of COPIED_FILES) {
+    const from = path.join(ckpt.dir, name);
+    if (await isFile(from)) {
+      await copyFile(from, path.join(dir, name));
+      copied.push(name);
+    }
+  }
+  const l = config.llm;
+  const info: BuildInfo = {
+    builderVersion: BUILDER_VERSION,
+    variant: r.variant,
+    checkpointHash,
+    quant: r.quant,
+    llm: {
+      hidden: l.hiddenSize,
+      layers: l.numHiddenLayers,
+      heads: l.numAttentionHeads,
+      kvHeads: l.numKeyValueHeads,
+      headDim: l.headDim,
+      vocab: l.vocabSize,
+    },
+    vision: { imageSize: config.imageSize, numImageToken: config.numImageToken },
+    files,
+    cacheKey: key,
+    weights: {
+      vision: formatName(f.vision),
+      mlp1: formatName(f.vision),
+      embed: f.embed.kind === 'fp32' ? 'fp32' : 'fp16',
+      decoder: formatName(f.decoder),
+    },
+    copied,
+  };
+  // build.json last: its presence marks a complete build.
+  await writeFile(path.join(dir, BUILD_INFO_FILE), JSON.stringify(info, null, 2) + '\n');
+  return info;
+}
+
+async function writeGraph(
+  dir: string,
+  file: string,
+  build: (g: GraphBuilder) => Promise<void>,
+): Promise<void> {
+  const data = new ExternalDataWriter(path.join(dir, `${file}.data`));
+  try {
+    const g = new GraphBuilder({ name: file.replace(/\.onnx$/, ''), externalData: data });
+    await build(g);
+    await writeFile(path.join(dir, file), g.encode());
+  } finally {
+    data.close();
+  }
+}
+
+async function isFile(p: string): Promise<boolean> {
+  return (await stat(p).catch(() => null))?.isFile() ?? false;
+}
+
+async function isNonEmptyDir(p: string): Promise<boolean> {
+  const st = await stat(p).catch(() => null);
+  if (!st) return false;
+  if (!st.isDirectory()) return true;
+  const { readdir } = await import('node:fs/promises');
+  return (await readdir(p)).length > 0;
+}

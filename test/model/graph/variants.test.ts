@@ -1,0 +1,125 @@
+// fp16 / int8 / int4 builds stay within stated bounds of the fp32 build on a tiny random checkpoint (seed 3,
+// vocab 512, 12-token prompt, one 448px tile). Measured on seeds 3..6 (ORT 1.30 CPU) — worst case over seeds:
+//   fp16 (bf16 checkpoint -> fp16 is exact): logits max rel err ~3e-7
+//   int8 sym, block 32, acc 0: min per-position logits cosine 0.99988, max rel err 1.2e-2; acc 4: 0.99980 / 1.6e-2
+//   int4 sym, block 32, acc 0: min cosine 0.965, max rel err 0.25 (zero points: 0.960 / 0.21)
+//   int4 with quantized ViT/mlp1: image-embeds cosine 0.987
+// Random tiny weights (hidden 64, 2 layers) are a harsh case for 4-bit RTN; bounds below leave a margin over that.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildModel, type BuildOptions } from '../../../src/model/graph/build.ts';
+import { writeTinyCheckpoint } from './tiny-fixture.ts';
+import { cosine, i64, maxRelError, openBuilt, randomFloats, runDecoder } from './ort-helpers.ts';
+
+let root: string;
+let ckptDir: string;
+const px = randomFloats(3 * 448 * 448, 9);
+const ids = [1, 17, 300, 42, 7, 99, 250, 3, 8, 11, 500, 2];
+const V = 512;
+
+interface Outputs {
+  image: Float32Array;
+  logits: Float32Array;
+}
+
+async function run(opts: Omit<BuildOptions, 'cacheDir'>): Promise<Outputs> {
+  const r = await buildModel(ckptDir, { ...opts, cacheDir: path.join(root, 'cache') });
+  const s = await openBuilt(r.dir);
+  try {
+    const image = (await s.vision.run({ pixel_values: new ort.Tensor('float32', px, [1, 3, 448, 448]) }))[
+      'image_embeds'
+    ].data as Float32Array;
+    const e = (await s.embed.run({ input_ids: i64(ids, [1, ids.length]) }))['inputs_embeds']
+      .data as Float32Array;
+    const l = r.info.llm;
+    const d = { layers: l.layers, kvHeads: l.kvHeads, headDim: l.headDim, hidden: l.hidden, vocab: l.vocab };
+    const out = await runDecoder(
+      s.decoder,
+      d,
+      e,
+      1,
+      ids.length,
+      ids.map(() => 1),
+      ids.map((_, i) => i),
+      null,
+    );
+    return { image, logits: out.logits };
+  } finally {
+    await s.release();
+  }
+}
+
+function minPositionCosine(a: Float32Array, b: Float32Array): number {
+  let min = 1;
+  for (let p = 0; p < ids.length; p++)
+    min = Math.min(min, cosine(a.subarray(p * V, (p + 1) * V), b.subarray(p * V, (p + 1) * V)));
+  return min;
+}
+
+let fp32: Outputs;
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'graph-variants-'));
+  ckptDir = path.join(root, 'ckpt');
+  await writeTinyCheckpoint(ckptDir, { seed: 3, vocabSize: V });
+  fp32 = await run({ variant: 'fp32' });
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('variants vs fp32', () => {
+  it('fp16: exact up to float32 rounding (bf16 weights are exact in fp16)', async () => {
+    const o = await run({ variant: 'fp16' });
+    expect(maxRelError(o.logits, fp32.logits)).toBeLessThan(1e-5);
+    expect(maxRelError(o.image, fp32.image)).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    { name: 'int8', opts: { variant: 'int8' as const }, minCos: 0.9995, maxRel: 0.03, minRel: 1e-4 },
+    {
+      name: 'int8 acc 4',
+      opts: { variant: 'int8' as const, accuracyLevel: 4 },
+      minCos: 0.9995,
+      maxRel: 0.04,
+      minRel: 1e-4,
+    },
+    { name: 'int4', opts: { variant: 'int4' as const }, minCos: 0.95, maxRel: 0.4, minRel: 1e-2 },
+    {
+      name: 'int4 zero points',
+      opts: { variant: 'int4' as const, zeroPoint: true },
+      minCos: 0.95,
+      maxRel: 0.4,
+      minRel: 1e-2,
+    },
+    {
+      name: 'int4 block 16',
+      opts: { variant: 'int4' as const, blockSize: 16 },
+      minCos: 0.95,
+      maxRel: 0.4,
+      minRel: 1e-2,
+    },
+  ])(
+    '$name: logits cosine >= $minCos per position, max rel err <= $maxRel; ViT untouched',
+    async ({ opts, minCos, maxRel, minRel }) => {
+      const o = await run(opts);
+      const cos = minPositionCosine(o.logits, fp32.logits);
+      const rel = maxRelError(o.logits, fp32.logits);
+      expect(cos).toBeGreaterThanOrEqual(minCos);
+      expect(rel).toBeLessThanOrEqual(maxRel);
+      // the quantization is really applied (errors are not zero)
+      expect(rel).toBeGreaterThan(minRel);
+      // ViT + mlp1 keep fp16 weights: exact for a bf16 checkpoint
+      expect(maxRelError(o.image, fp32.image)).toBeLessThan(1e-5);
+    },
+  );
+
+  it('int4 with quantizeVision: image embeddings cosine >= 0.98', async () => {
+    const o = await run({ variant: 'int4', quantizeVision: true });
+    const cos = cosine(o.image, fp32.image);
+    expect(cos).toBeGreaterThanOrEqual(0.98);
+    expect(cos).toBeLessThan(0.99999);
+  });
+});
