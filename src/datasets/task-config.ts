@@ -1,0 +1,295 @@
+/**
+ * Task and preset configs: zod schemas for `configs/tasks/*.yaml` and `configs/presets/*.yaml`, and their loaders.
+ * The schema's output is the `TaskConfig` contract of `task.ts` (plus `samples` and `file`, for `datasets list`).
+ * A bad file fails with `FILE: key "a.b": reason` (YAML syntax errors with `FILE:LINE:COL`).
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import type { PromptRecipe } from '../model/inputs/prompt-recipe.ts';
+import type { DatasetFormat, TaskConfig } from './task.ts';
+
+/** `configs/` of this checkout (src/datasets -> ../../configs). */
+export const CONFIGS_DIR = fileURLToPath(new URL('../../configs/', import.meta.url));
+export const TASKS_DIR = path.join(CONFIGS_DIR, 'tasks');
+export const PRESETS_DIR = path.join(CONFIGS_DIR, 'presets');
+
+export const DATASET_FORMATS = [
+  'internvl-jsonl',
+  'vlmevalkit-tsv',
+  'lmms-parquet',
+  'mme-txt',
+  'mvbench-json',
+  'refcoco-jsonl',
+  'ocrbench-json',
+] as const satisfies readonly DatasetFormat[];
+
+/** Scorer names of the metrics registry (src/metrics/registry.ts). `external`: no local score (judge/server). */
+export const SCORER_NAMES = [
+  'anls',
+  'vqa_accuracy',
+  'relaxed_accuracy',
+  'exact_match',
+  'refcoco_acc',
+  'mvbench',
+  'ocrbench',
+  'mme',
+  'mme_vlmevalkit',
+  'mcq',
+  'seed',
+  'hallusionbench',
+  'videomme',
+  'external',
+] as const;
+
+const nonEmpty = z.string().min(1);
+
+export const promptRecipeSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('suffix'),
+    suffix: z.string(),
+    joiner: z.string(),
+    trailingJoiner: z.boolean().optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('mcq'),
+    style: z.enum(['internvl', 'vlmevalkit']),
+    lang: z.enum(['en', 'cn', 'auto']),
+    instruction: z.strictObject({ en: z.string(), cn: z.string() }).optional(),
+  }),
+  z.strictObject({ kind: z.literal('mvbench'), frames: z.number().int().positive() }),
+  z.strictObject({
+    kind: z.literal('videomme'),
+    frames: z.number().int().positive(),
+    subtitles: z.boolean(),
+  }),
+  z.strictObject({ kind: z.literal('grounding'), template: z.string().includes('{}') }),
+]) satisfies z.ZodType<PromptRecipe>;
+
+const hubFileSchema = nonEmpty.refine((f) => !f.startsWith('/') && !f.split('/').includes('..'), {
+  message: 'must be a path inside the repo (no leading "/", no "..")',
+});
+
+export const taskSourceSchema = z.strictObject({
+  format: z.enum(DATASET_FORMATS),
+  path: nonEmpty.optional(),
+  hub: z
+    .strictObject({
+      repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be "owner/name"'),
+      type: z.enum(['dataset', 'model']),
+      revision: nonEmpty.optional(),
+      files: z.array(hubFileSchema).min(1),
+    })
+    .optional(),
+  options: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const taskConfigSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9_]+$/, 'must be snake_case [a-z0-9_]'),
+    title: nonEmpty,
+    group: z.enum(['image', 'video', 'grounding']),
+    /** Number of samples in the full split (as counted by the reference), for `datasets list`. */
+    samples: z.number().int().positive().optional(),
+    source: taskSourceSchema,
+    fields: z.record(z.string(), z.string()).optional(),
+    prompt: promptRecipeSchema,
+    maxTiles: z.number().int().min(1).max(40),
+    useThumbnail: z.boolean(),
+    maxNewTokens: z.number().int().positive(),
+    minNewTokens: z.number().int().min(0),
+    frames: z.number().int().positive().optional(),
+    scorer: z.strictObject({
+      name: z.enum(SCORER_NAMES),
+      options: z.record(z.string(), z.unknown()).optional(),
+    }),
+    report: z.strictObject({
+      card: z.number().optional(),
+      combine: z
+        .strictObject({
+          row: nonEmpty,
+          tasks: z.array(nonEmpty).min(2),
+          how: z.enum(['mean', 'sum']),
+        })
+        .optional(),
+    }),
+    external: z.strictObject({ reason: nonEmpty, submissionFormat: nonEmpty }).optional(),
+  })
+  .superRefine((t, ctx) => {
+    if (t.scorer.name === 'external' && !t.external) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scorer', 'name'],
+        message: '"external" needs an `external:` block',
+      });
+    }
+    if (!t.source.path && !t.source.hub) {
+      ctx.addIssue({ code: 'custom', path: ['source'], message: 'needs `path` or `hub` (or both)' });
+    }
+    if (t.report.combine && !t.report.combine.tasks.includes(t.name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['report', 'combine', 'tasks'],
+        message: `must include "${t.name}"`,
+      });
+    }
+    if (t.group === 'video' && !t.frames) {
+      ctx.addIssue({ code: 'custom', path: ['frames'], message: 'video tasks need `frames`' });
+    }
+    if (t.minNewTokens > t.maxNewTokens) {
+      ctx.addIssue({ code: 'custom', path: ['minNewTokens'], message: 'exceeds maxNewTokens' });
+    }
+  });
+
+/** What the loader returns: the `TaskConfig` contract plus list/diagnostic extras. */
+export type TaskDefinition = TaskConfig & { samples?: number; file: string };
+
+// Compile-time check that the schema's output fits the shared contract.
+type SchemaOut = z.output<typeof taskConfigSchema>;
+const _contractCheck = (t: SchemaOut): TaskConfig => t;
+void _contractCheck;
+
+export const presetSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9_.-]+$/),
+  description: nonEmpty,
+  /** Model the settings were published for (HF repo id). */
+  model: nonEmpty.optional(),
+  generation: z.strictObject({
+    doSample: z.boolean(),
+    temperature: z.number().min(0),
+    topP: z.number().gt(0).max(1).optional(),
+    numBeams: z.number().int().min(1),
+  }),
+  /** InternVL `--dynamic`: tile the image (true for every published InternVL2 number). */
+  dynamic: z.boolean(),
+  useThumbnail: z.boolean(),
+  /** Tasks the preset runs, in order. */
+  tasks: z.array(nonEmpty).min(1),
+  /** Tile cap per task (InternVL `--max-num`); tasks not listed use `defaultMaxTiles`. */
+  defaultMaxTiles: z.number().int().min(1).max(40),
+  maxTiles: z.record(z.string(), z.number().int().min(1).max(40)).optional(),
+});
+export type Preset = z.output<typeof presetSchema> & { file: string };
+
+export interface ConfigDirOptions {
+  /** Folder of task YAMLs (default `configs/tasks` of this checkout). */
+  configDir?: string;
+}
+
+/** Turns zod issues into `FILE: key "a.b": message` lines. */
+export function formatIssues(file: string, issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((i) => {
+      const key = i.path.length ? i.path.join('.') : '(top level)';
+      const extra = i.code === 'unrecognized_keys' ? ` (${i.keys.join(', ')})` : '';
+      return `${file}: key "${key}": ${i.message}${extra}`;
+    })
+    .join('\n');
+}
+
+async function readYaml(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    const pos = e.linePos?.[0];
+    const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
+    throw new Error(`${where}: YAML syntax error: ${e.message.split('\n')[0]}`);
+  }
+  return doc.toJS();
+}
+
+/** Parses and validates one task YAML file. */
+export async function loadTaskFile(file: string): Promise<TaskDefinition> {
+  const raw = await readYaml(file);
+  const parsed = taskConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(formatIssues(file, parsed.error.issues));
+  const expected = path.basename(file).replace(/\.ya?ml$/, '');
+  if (parsed.data.name !== expected) {
+    throw new Error(`${file}: key "name": "${parsed.data.name}" differs from the file name "${expected}"`);
+  }
+  return { ...parsed.data, file };
+}
+
+/** Loads `configs/tasks/NAME.yaml` (or `.yml`); an unknown name lists the known ones. */
+export async function loadTask(name: string, opts: ConfigDirOptions = {}): Promise<TaskDefinition> {
+  const dir = opts.configDir ?? TASKS_DIR;
+  const files = await taskFiles(dir);
+  const file = files.get(name);
+  if (!file) {
+    throw new Error(
+      `unknown task "${name}" (no ${path.join(dir, name + '.yaml')}); known: ${[...files.keys()].join(', ')}`,
+    );
+  }
+  return loadTaskFile(file);
+}
+
+/** Task name -> YAML file, sorted by name. */
+async function taskFiles(dir: string): Promise<Map<string, string>> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    throw new Error(`task config folder not found: ${dir}`);
+  }
+  const yamls = entries.filter((f) => /\.ya?ml$/.test(f)).sort();
+  return new Map(yamls.map((f) => [f.replace(/\.ya?ml$/, ''), path.join(dir, f)]));
+}
+
+/** Every task config, validated (the first bad file throws), sorted by name; combine rows are cross-checked. */
+export async function listTasks(opts: ConfigDirOptions = {}): Promise<TaskDefinition[]> {
+  const tasks: TaskDefinition[] = [];
+  for (const file of (await taskFiles(opts.configDir ?? TASKS_DIR)).values())
+    tasks.push(await loadTaskFile(file));
+  checkCombines(tasks);
+  return tasks;
+}
+
+/** Every task of a `combine` row must exist and name the same row. */
+export function checkCombines(tasks: readonly TaskDefinition[]): void {
+  const byName = new Map(tasks.map((t) => [t.name, t]));
+  for (const t of tasks) {
+    const c = t.report.combine;
+    if (!c) continue;
+    for (const other of c.tasks) {
+      const o = byName.get(other);
+      if (!o) throw new Error(`${t.file}: key "report.combine.tasks": unknown task "${other}"`);
+      if (o.report.combine?.row !== c.row) {
+        throw new Error(`${o.file}: key "report.combine.row": must be "${c.row}" as in ${t.file}`);
+      }
+    }
+  }
+}
+
+/** Loads and validates `configs/presets/NAME.yaml`; every task it names must have a config. */
+export async function loadPreset(
+  name: string,
+  opts: { presetDir?: string; configDir?: string } = {},
+): Promise<Preset> {
+  const file = path.join(opts.presetDir ?? PRESETS_DIR, `${name}.yaml`);
+  const raw = await readYaml(file);
+  const parsed = presetSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(formatIssues(file, parsed.error.issues));
+  const known = new Set((await taskFiles(opts.configDir ?? TASKS_DIR)).keys());
+  for (const [key, list] of [
+    ['tasks', parsed.data.tasks],
+    ['maxTiles', Object.keys(parsed.data.maxTiles ?? {})],
+  ] as const) {
+    for (const t of list) {
+      if (!known.has(t)) throw new Error(`${file}: key "${key}": unknown task "${t}"`);
+    }
+  }
+  return { ...parsed.data, file };
+}
+
+/** The tile cap a preset gives a task. */
+export function presetMaxTiles(preset: Preset, task: string): number {
+  return preset.maxTiles?.[task] ?? preset.defaultMaxTiles;
+}
