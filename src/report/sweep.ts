@@ -1,0 +1,170 @@
+/**
+ * `sweep`: run one model over a grid of tile caps (and numeric variants), reusing finished runs, then chart
+ * accuracy against tiles with image tokens and latency on a second axis, and tabulate it.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import Papa from 'papaparse';
+import type { ChartConfiguration } from 'chart.js';
+import { runEvaluation, type RunOptions } from '../runner/run-evaluation.ts';
+import { PALETTE, renderPng } from './charts.ts';
+import { loadRun } from './run-data.ts';
+import { buildSummary, type SummaryRow } from './summary.ts';
+
+export interface SweepOptions extends Omit<RunOptions, 'maxTiles' | 'variant' | 'out' | 'resume'> {
+  maxTiles: number[];
+  /** Numeric variants (onnx backend); default: one run with the backend's default. */
+  variants?: string[];
+  /** Folder holding one run per grid point (`<variant>-tiles<N>`) and the sweep outputs. */
+  out: string;
+}
+
+export interface SweepPoint {
+  variant: string;
+  maxTiles: number;
+  runDir: string;
+  reused: boolean;
+  rows: SummaryRow[];
+}
+
+export interface SweepResult {
+  points: SweepPoint[];
+  files: string[];
+}
+
+/** A run folder whose manifest says complete is reused as it is; anything else is resumed. */
+async function isComplete(runDir: string): Promise<boolean> {
+  const file = path.join(runDir, 'manifest.json');
+  if (!existsSync(file)) return false;
+  try {
+    return (JSON.parse(await readFile(file, 'utf8')) as { status?: string }).status === 'complete';
+  } catch {
+    return false;
+  }
+}
+
+export function sweepChartConfig(task: string, points: SweepPoint[]): ChartConfiguration {
+  const tiles = [...new Set(points.map((p) => p.maxTiles))].sort((a, b) => a - b);
+  const variants = [...new Set(points.map((p) => p.variant))];
+  const row = (v: string, t: number) =>
+    points.find((p) => p.variant === v && p.maxTiles === t)?.rows.find((r) => r.task === task);
+  const datasets: Record<string, unknown>[] = [];
+  variants.forEach((v, i) => {
+    datasets.push({
+      label: `${v} score`,
+      data: tiles.map((t) => row(v, t)?.score ?? null),
+      ci: tiles.map((t) => row(v, t)?.ci95 ?? null),
+      borderColor: PALETTE[i % PALETTE.length],
+      backgroundColor: PALETTE[i % PALETTE.length],
+      yAxisID: 'y',
+    });
+  });
+  const first = variants[0];
+  datasets.push({
+    label: 'image tokens / sample',
+    data: tiles.map((t) => row(first, t)?.imageTokensPerSample ?? null),
+    borderColor: '#7f7f7f',
+    backgroundColor: '#7f7f7f',
+    borderDash: [6, 4],
+    yAxisID: 'y1',
+  });
+  variants.forEach((v, i) => {
+    datasets.push({
+      label: `${v} latency ms / sample`,
+      data: tiles.map((t) => row(v, t)?.latencyMsMean ?? null),
+      borderColor: PALETTE[(i + 3) % PALETTE.length],
+      backgroundColor: PALETTE[(i + 3) % PALETTE.length],
+      borderDash: [2, 3],
+      yAxisID: 'y2',
+    });
+  });
+  const unit = row(first, tiles[0])?.unit ?? '';
+  return {
+    type: 'line',
+    data: { labels: tiles.map(String), datasets: datasets as never },
+    options: {
+      animation: false,
+      responsive: false,
+      plugins: { title: { display: true, text: `${task}: score vs max tiles` } },
+      scales: {
+        x: { title: { display: true, text: 'max tiles' } },
+        y: { position: 'left', title: { display: true, text: `score (${unit})` } },
+        y1: {
+          position: 'right',
+          grid: { drawOnChartArea: false },
+          title: { display: true, text: 'image tokens / sample' },
+        },
+        y2: {
+          position: 'right',
+          grid: { drawOnChartArea: false },
+          title: { display: true, text: 'latency ms / sample' },
+        },
+      },
+    },
+  };
+}
+
+export async function runSweep(
+  opts: SweepOptions,
+  log: (line: string) => void = () => {},
+): Promise<SweepResult> {
+  const { maxTiles, variants, out, ...runOpts } = opts;
+  if (!maxTiles.length) throw new Error('sweep: give at least one --max-tiles value');
+  await mkdir(out, { recursive: true });
+  const points: SweepPoint[] = [];
+  for (const variant of variants?.length ? variants : [undefined]) {
+    for (const t of maxTiles) {
+      const name = `${variant ?? 'default'}-tiles${t}`;
+      const runDir = path.join(out, name);
+      const reused = await isComplete(runDir);
+      if (reused) log(`sweep: ${name} is complete, reusing it`);
+      else {
+        log(`sweep: running ${name}`);
+        await runEvaluation({ ...runOpts, maxTiles: t, variant, out: runDir, resume: existsSync(runDir) });
+      }
+      const summary = await buildSummary(await loadRun(runDir));
+      points.push({ variant: variant ?? 'default', maxTiles: t, runDir, reused, rows: summary.rows });
+    }
+  }
+  const files: string[] = [];
+  const tasks = [
+    ...new Set(points.flatMap((p) => p.rows.filter((r) => r.score !== null).map((r) => r.task))),
+  ];
+  for (const task of tasks) {
+    const file = path.join(out, `sweep-${task.replace(/[^A-Za-z0-9_.-]/g, '_')}.png`);
+    await writeFile(file, renderPng(sweepChartConfig(task, points), 900, 450));
+    files.push(file);
+  }
+  const table = points.flatMap((p) =>
+    p.rows.map((r) => ({
+      variant: p.variant,
+      max_tiles: p.maxTiles,
+      task: r.task,
+      score: r.score ?? '',
+      ci95_lo: r.ci95?.[0] ?? '',
+      ci95_hi: r.ci95?.[1] ?? '',
+      n: r.n,
+      errors: r.errors,
+      tiles_per_sample: r.tilesPerSample ?? '',
+      image_tokens_per_sample: r.imageTokensPerSample ?? '',
+      latency_ms_mean: r.latencyMsMean ?? '',
+      run: path.basename(p.runDir),
+    })),
+  );
+  const csvFile = path.join(out, 'sweep.csv');
+  await writeFile(csvFile, Papa.unparse(table) + '\n');
+  files.push(csvFile);
+  const md = [
+    '| variant | max tiles | task | score | 95% CI | tiles/sample | image tokens/sample | latency ms |',
+    '|---|---:|---|---:|---|---:|---:|---:|',
+    ...table.map(
+      (r) =>
+        `| ${r.variant} | ${r.max_tiles} | ${r.task} | ${typeof r.score === 'number' ? r.score.toFixed(1) : '–'} | ${typeof r.ci95_lo === 'number' ? `[${r.ci95_lo.toFixed(1)}, ${(r.ci95_hi as number).toFixed(1)}]` : '–'} | ${typeof r.tiles_per_sample === 'number' ? r.tiles_per_sample.toFixed(2) : '–'} | ${typeof r.image_tokens_per_sample === 'number' ? r.image_tokens_per_sample.toFixed(0) : '–'} | ${typeof r.latency_ms_mean === 'number' ? r.latency_ms_mean.toFixed(0) : '–'} |`,
+    ),
+  ].join('\n');
+  const mdFile = path.join(out, 'sweep.md');
+  await writeFile(mdFile, md + '\n');
+  files.push(mdFile);
+  return { points, files };
+}

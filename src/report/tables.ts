@@ -1,0 +1,108 @@
+/**
+ * results.md and results.csv: the summary laid out like the model card (image / video / grounding tables).
+ * Columns: benchmark, ours, 95% CI, card, Δ, n, errors, tiles/sample, samples/s.
+ */
+import Papa from 'papaparse';
+import { GROUP_TITLES, type RunSummary, type SummaryRow } from './summary.ts';
+
+const GROUP_ORDER: SummaryRow['group'][] = ['image', 'video', 'grounding'];
+
+function fmt(v: number | null | undefined, digits = 1): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits);
+}
+
+/** Digits a card row is printed with: MME sums and OCRBench points as the card prints them. */
+function digitsFor(row: SummaryRow): number {
+  return row.unit === '/1000' ? 0 : 1;
+}
+
+function signed(v: number | null, digits: number): string {
+  if (v === null || !Number.isFinite(v)) return '–';
+  return `${v >= 0 ? '+' : ''}${v.toFixed(digits)}`;
+}
+
+/** Markdown cells are escaped so a benchmark title or reason cannot break the table. */
+function mdCell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+export function renderMarkdown(summary: RunSummary): string {
+  const out: string[] = [];
+  out.push(`# Results: ${mdCell(summary.run)}`, '');
+  out.push(
+    `Model: \`${mdCell(summary.model)}\`${summary.variant ? ` · variant: ${mdCell(summary.variant)}` : ''}`,
+  );
+  if (summary.createdAt) out.push(`Started: ${summary.createdAt}`);
+  out.push('');
+  for (const group of GROUP_ORDER) {
+    const rows = summary.rows.filter((r) => r.group === group);
+    if (!rows.length) continue;
+    out.push(`## ${GROUP_TITLES[group]}`, '');
+    out.push('| benchmark | ours | 95% CI | card | Δ | n | errors | tiles/sample | samples/s |');
+    out.push('|---|---:|---|---:|---:|---:|---:|---:|---:|');
+    for (const r of rows) {
+      const d = digitsFor(r);
+      const ours = r.external ? `external¹` : fmt(r.score, d);
+      const ci = r.ci95 ? `[${fmt(r.ci95[0], d)}, ${fmt(r.ci95[1], d)}]` : '–';
+      const title = r.combinedFrom
+        ? `**${mdCell(r.title)}** (mean of ${r.combinedFrom.join(', ')})`
+        : mdCell(r.title);
+      out.push(
+        `| ${title} | ${ours} | ${ci} | ${fmt(r.card, d)} | ${signed(r.delta, d)} | ${r.n} | ${r.errors} | ${fmt(r.tilesPerSample, 2)} | ${fmt(r.samplesPerSec, 2)} |`,
+      );
+    }
+    out.push('');
+  }
+  const external = summary.rows.filter((r) => r.external);
+  if (external.length) {
+    out.push('¹ Scored outside this harness; predictions are written in the submission format:', '');
+    for (const r of external) out.push(`- ${mdCell(r.title)}: ${mdCell(r.external ?? '')}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+export const CSV_COLUMNS = [
+  'group',
+  'task',
+  'benchmark',
+  'metric',
+  'unit',
+  'ours',
+  'ci95_lo',
+  'ci95_hi',
+  'card',
+  'delta',
+  'n',
+  'errors',
+  'tiles_per_sample',
+  'image_tokens_per_sample',
+  'latency_ms_mean',
+  'samples_per_sec',
+  'external',
+] as const;
+
+export function renderCsv(summary: RunSummary): string {
+  const num = (v: number | null | undefined) =>
+    v === null || v === undefined || !Number.isFinite(v) ? '' : v;
+  const data = summary.rows.map((r) => [
+    r.group,
+    r.task,
+    r.title,
+    r.metric,
+    r.unit,
+    num(r.score),
+    num(r.ci95?.[0]),
+    num(r.ci95?.[1]),
+    num(r.card),
+    num(r.delta),
+    r.n,
+    r.errors,
+    num(r.tilesPerSample),
+    num(r.imageTokensPerSample),
+    num(r.latencyMsMean),
+    num(r.samplesPerSec),
+    r.external ?? '',
+  ]);
+  return Papa.unparse({ fields: [...CSV_COLUMNS], data }) + '\n';
+}
