@@ -1,0 +1,106 @@
+/**
+ * torchvision `ToTensor()` + `Normalize(IMAGENET_MEAN, IMAGENET_STD)` as InternVL's `build_transform` applies them
+ * per 448x448 tile: CHW, `x / 255` in float32, then `(x - mean) / std` in float32 with mean/std rounded to float32
+ * (`torch.as_tensor(mean, dtype=float32)`). Each step is one IEEE float32 operation, so computing it in float64 and
+ * rounding with Math.fround gives the same bits; a 256-entry table per channel does it once.
+ * (The reference then casts to bf16 on the GPU; we hand float32, or float16 on request, to the engine.)
+ */
+
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
+/** lut[c * 256 + v] = float32((float32(v / 255) - mean[c]) / std[c]). */
+export const NORMALIZE_LUT: Float32Array = (() => {
+  const lut = new Float32Array(3 * 256);
+  for (let c = 0; c < 3; c++) {
+    const m = Math.fround(IMAGENET_MEAN[c]);
+    const s = Math.fround(IMAGENET_STD[c]);
+    for (let v = 0; v < 256; v++) {
+      const x = Math.fround(v / 255);
+      lut[c * 256 + v] = Math.fround(Math.fround(x - m) / s);
+    }
+  }
+  return lut;
+})();
+
+/**
+ * Normalise RGB tiles (each `size*size*3` bytes, HWC) into one `[tiles, 3, size, size]` float32 array.
+ * Pass `out` to fill an existing array (e.g. a batch buffer).
+ */
+export function normalizeTiles(tiles: readonly Uint8Array[], size = 448, out?: Float32Array): Float32Array {
+  const plane = size * size;
+  const total = tiles.length * 3 * plane;
+  const dst = out ?? new Float32Array(total);
+  if (dst.length < total) throw new Error(`normalizeTiles: output holds ${dst.length} values, need ${total}`);
+  tiles.forEach((tile, t) => {
+    if (tile.length !== plane * 3)
+      throw new Error(`normalizeTiles: tile ${t} has ${tile.length} bytes, expected ${plane * 3}`);
+    const base = t * 3 * plane;
+    for (let i = 0; i < plane; i++) {
+      dst[base + i] = NORMALIZE_LUT[tile[i * 3]];
+      dst[base + plane + i] = NORMALIZE_LUT[256 + tile[i * 3 + 1]];
+      dst[base + 2 * plane + i] = NORMALIZE_LUT[512 + tile[i * 3 + 2]];
+    }
+  });
+  return dst;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE binary16 bits of a float32 value, round to nearest even (as NumPy's / torch's `.half()`). */
+export function float32ToFloat16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Inf / NaN
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00; // overflow -> Inf
+  if (e <= 0) {
+    if (e < -10) return sign; // underflow -> signed zero
+    mant |= 0x800000; // subnormal half: shift the implicit 1 in
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    let m = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    if (rem > half || (rem === half && m & 1)) m++;
+    return sign | m;
+  }
+  let h = sign | (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++; // carry may roll into the exponent: still correct
+  return h;
+}
+
+/** float32 array -> float16 bits (Uint16Array), e.g. for an fp16 ONNX input. */
+export function toFloat16(values: Float32Array): Uint16Array {
+  const out = new Uint16Array(values.length);
+  // 768 distinct inputs in practice (the LUT), but keep it general.
+  for (let i = 0; i < values.length; i++) out[i] = float32ToFloat16Bits(values[i]);
+  return out;
+}
+
+const NORMALIZE_LUT_F16: Uint16Array = (() => {
+  const lut = new Uint16Array(NORMALIZE_LUT.length);
+  for (let i = 0; i < lut.length; i++) lut[i] = float32ToFloat16Bits(NORMALIZE_LUT[i]);
+  return lut;
+})();
+
+/** Like `normalizeTiles`, straight to float16 bits (float32 result rounded to half, as `.half()` on it would). */
+export function normalizeTilesFloat16(tiles: readonly Uint8Array[], size = 448): Uint16Array {
+  const plane = size * size;
+  const dst = new Uint16Array(tiles.length * 3 * plane);
+  tiles.forEach((tile, t) => {
+    if (tile.length !== plane * 3)
+      throw new Error(`normalizeTilesFloat16: tile ${t} has ${tile.length} bytes, expected ${plane * 3}`);
+    const base = t * 3 * plane;
+    for (let i = 0; i < plane; i++) {
+      dst[base + i] = NORMALIZE_LUT_F16[tile[i * 3]];
+      dst[base + plane + i] = NORMALIZE_LUT_F16[256 + tile[i * 3 + 1]];
+      dst[base + 2 * plane + i] = NORMALIZE_LUT_F16[512 + tile[i * 3 + 2]];
+    }
+  });
+  return dst;
+}
