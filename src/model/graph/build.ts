@@ -15,13 +15,24 @@ import { validateQuantOptions } from './quantize.ts';
 import { buildVisionGraph } from './vision-graph.ts';
 
 /** Bump whenever the graphs or their weights change: it is part of the cache key. */
-export const BUILDER_VERSION = '1';
+// 2: decoder logits for the last position only by default (`allLogits`), `logits` in build.json.
+export const BUILDER_VERSION = '2';
 
 export const VARIANTS = ['fp32', 'fp16', 'int8', 'int4'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export const DEFAULT_BLOCK_SIZE = 32;
-export const DEFAULT_ACCURACY_LEVEL = 0;
+/**
+ * MatMulNBits `accuracy_level` per quantized variant, as onnxruntime-genai's model builder defaults on CPU (4 =
+ * activations quantized to int8 per block, int8×intN dot products). On ORT 1.30's CPU EP, 8-bit MatMulNBits has no
+ * fast kernel at level 0 (float32 activations): at InternVL2-2B widths one decode step of 2 layers + lm head took
+ * ~3 s at level 0 against ~30 ms at level 4 (int4: ~0.1 s against ~25 ms). Level 0 stays available
+ * (`accuracyLevel: 0`, `--accuracy-level 0`) for exact float32 activations, i.e. error from weight rounding only.
+ */
+export const DEFAULT_ACCURACY_LEVEL: Readonly<Record<'int8' | 'int4', number>> = { int8: 4, int4: 4 };
+
+/** Which positions `decoder.onnx` returns logits for (build.json `logits`). */
+export type LogitsPositions = 'last' | 'all';
 
 export interface BuildOptions {
   variant: Variant;
@@ -33,10 +44,18 @@ export interface BuildOptions {
   blockSize?: number;
   /** int8/int4: asymmetric quantization with zero points (default symmetric). */
   zeroPoint?: boolean;
-  /** int8/int4: MatMulNBits accuracy_level (0 = unset/exact fp32 activations, 4 = int8 activations, faster). */
+  /**
+   * int8/int4: MatMulNBits accuracy_level, default 4 (int8 activations: ~100x faster int8 on the ORT CPU EP, see
+   * DEFAULT_ACCURACY_LEVEL); 0 = exact float32 activations.
+   */
   accuracyLevel?: number;
   /** int8/int4: quantize the ViT and mlp1 linears too (default false: they keep fp16 weights). */
   quantizeVision?: boolean;
+  /**
+   * decoder.onnx returns logits for every position ([B, S, vocab]) instead of the last one only ([B, 1, vocab],
+   * default). For tests and tools that need per-position logits; part of the cache key.
+   */
+  allLogits?: boolean;
   onProgress?: (msg: string) => void;
 }
 
@@ -47,6 +66,8 @@ export interface BuildInfo {
   variant: Variant;
   checkpointHash: string;
   quant: { blockSize: number; zeroPoint: boolean; accuracyLevel: number } | null;
+  /** decoder.onnx `logits`: 'last' = [B, 1, vocab] (last position of each row), 'all' = [B, S, vocab]. */
+  logits: LogitsPositions;
   llm: { hidden: number; layers: number; heads: number; kvHeads: number; headDim: number; vocab: number };
   vision: { imageSize: number; numImageToken: number };
   files: { vision: string; embed: string; decoder: string };
@@ -82,6 +103,7 @@ interface ResolvedOptions {
   variant: Variant;
   quant: BuildInfo['quant'];
   quantizeVision: boolean;
+  logits: LogitsPositions;
 }
 
 export function resolveOptions(opts: BuildOptions): ResolvedOptions {
@@ -100,11 +122,14 @@ export function resolveOptions(opts: BuildOptions): ResolvedOptions {
       `--block-size, --zero-point, --accuracy-level and quantizeVision apply to int8/int4 only, not ${opts.variant}`,
     );
   }
-  if (!quantized) return { variant: opts.variant, quant: null, quantizeVision: false };
+  const logits: LogitsPositions = opts.allLogits ? 'all' : 'last';
+  if (opts.variant !== 'int8' && opts.variant !== 'int4') {
+    return { variant: opts.variant, quant: null, quantizeVision: false, logits };
+  }
   const quant = {
     blockSize: opts.blockSize ?? DEFAULT_BLOCK_SIZE,
     zeroPoint: opts.zeroPoint ?? false,
-    accuracyLevel: opts.accuracyLevel ?? DEFAULT_ACCURACY_LEVEL,
+    accuracyLevel: opts.accuracyLevel ?? DEFAULT_ACCURACY_LEVEL[opts.variant],
   };
   validateQuantOptions({
     bits: opts.variant === 'int8' ? 8 : 4,
@@ -114,7 +139,7 @@ export function resolveOptions(opts: BuildOptions): ResolvedOptions {
   if (![0, 1, 2, 3, 4].includes(quant.accuracyLevel)) {
     throw new Error(`accuracy level must be 0..4 (MatMulNBits accuracy_level), got ${quant.accuracyLevel}`);
   }
-  return { variant: opts.variant, quant, quantizeVision: opts.quantizeVision ?? false };
+  return { variant: opts.variant, quant, quantizeVision: opts.quantizeVision ?? false, logits };
 }
 
 /** `<variant>-<16 hex>` over everything that changes the built bytes. */
@@ -127,6 +152,7 @@ export function cacheKey(checkpointHash: string, r: ResolvedOptions): string {
         variant: r.variant,
         quant: r.quant,
         quantizeVision: r.quantizeVision,
+        logits: r.logits,
       }),
     )
     .digest('hex');
@@ -145,6 +171,8 @@ export async function readBuildInfo(dir: string): Promise<BuildInfo> {
   for (const key of ['builderVersion', 'variant', 'checkpointHash', 'llm', 'vision', 'files'] as const) {
     if (info[key] === undefined) throw new Error(`${file}: missing "${key}"`);
   }
+  // Builder version 1 had no `logits` field and always returned every position.
+  info.logits ??= 'all';
   return info;
 }
 
@@ -232,17 +260,18 @@ async function buildInto(
   const files = { vision: 'vision.onnx', embed: 'embed.onnx', decoder: 'decoder.onnx' };
   progress(`building ${r.variant} into ${dir}`);
   if (r.variant === 'int8' && r.quant?.accuracyLevel === 0) {
-    // Measured on ORT 1.30 CPU (2 cores) at InternVL2-2B widths, 2 LLM layers + lm head: one decode step took ~3 s
-    // at accuracy_level 0 against ~30 ms at level 4 (int4 at level 0: ~0.1 s).
+    // See DEFAULT_ACCURACY_LEVEL: ~3 s against ~30 ms per decode step at InternVL2-2B widths (ORT 1.30 CPU).
     progress(
-      'note: int8 with accuracy level 0 is very slow on the ORT CPU EP; --accuracy-level 4 is ~100x faster',
+      'note: int8 with accuracy level 0 is very slow on the ORT CPU EP; the default level 4 is ~100x faster',
     );
   }
   await writeGraph(dir, files.vision, (g) =>
     buildVisionGraph(g, config, src, { linear: f.vision, tensors: f.visionTensors }),
   );
   await writeGraph(dir, files.embed, (g) => buildEmbedGraph(g, config, src, f.embed));
-  await writeGraph(dir, files.decoder, (g) => buildDecoderGraph(g, config, src, { linear: f.decoder }));
+  await writeGraph(dir, files.decoder, (g) =>
+    buildDecoderGraph(g, config, src, { linear: f.decoder, allLogits: r.logits === 'all' }),
+  );
 
   const copied: string[] = [];
   for (const name of COPIED_FILES) {
@@ -258,6 +287,7 @@ async function buildInto(
     variant: r.variant,
     checkpointHash,
     quant: r.quant,
+    logits: r.logits,
     llm: {
       hidden: l.hiddenSize,
       layers: l.numHiddenLayers,

@@ -2,7 +2,8 @@
 // (left-padded batches, padded past) and explicit position_ids are honoured (engine-contract.md):
 //   inputs  inputs_embeds f32 [B,S,H], attention_mask i64 [B,P+S], position_ids i64 [B,S],
 //           past_key_values.{i}.key/.value f32 [B,KV,P,D]
-//   outputs logits f32 [B,S,V], present.{i}.key/.value f32 [B,KV,P+S,D]
+//   outputs logits f32 [B,1,V] (last position of each row; [B,S,V] with `allLogits`),
+//           present.{i}.key/.value f32 [B,KV,P+S,D]
 // Math: IVL `internlm2/modeling_internlm2.py` (model-runtime.md B.4-B.6).
 import type { InternVLConfig } from '../checkpoint/config.ts';
 import { linear, readChecked, rmsNorm, type LinearFormat, type WeightSource } from './layers.ts';
@@ -104,6 +105,12 @@ export interface DecoderGraphOptions {
   linear: LinearFormat;
   /** Rows of the rotary tables (default: max_position_embeddings). */
   maxPositions?: number;
+  /**
+   * Output logits for every position ([B, S, V]) instead of only the last one ([B, 1, V], the default). Generation
+   * only needs the last position, and the head is the largest single cost of a long prefill (InternVL2-2B, 1800
+   * prompt tokens: 1800×2048×92553 ≈ 340 GFLOP and ~670 MB of logits); tests and tools may want them all.
+   */
+  allLogits?: boolean;
 }
 
 export async function buildDecoderGraph(
@@ -236,9 +243,19 @@ export async function buildDecoderGraph(
     );
     x = g.op('Add', [x, down], {}, { name: `${p}.residual2` });
   }
+  // Last position only: with LEFT padding (engine-contract.md) the last position of every row is a real token. The
+  // final norm and the head act per position, so slicing before them gives the same values as slicing after.
+  const headInput = opts.allLogits
+    ? x
+    : g.op(
+        'Slice',
+        [x, g.constI64([-1]), g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([1])],
+        {},
+        { name: 'last_position' },
+      );
   const final = rmsNorm(
     g,
-    x,
+    headInput,
     'language_model.model.norm',
     await readChecked(src, 'language_model.model.norm.weight', [H]),
     eps,
@@ -253,5 +270,5 @@ export async function buildDecoderGraph(
     null,
     opts.linear,
   );
-  g.output(logits, 'logits', DataType.FLOAT, ['batch', 'sequence', l.vocabSize]);
+  g.output(logits, 'logits', DataType.FLOAT, ['batch', opts.allLogits ? 'sequence' : 1, l.vocabSize]);
 }

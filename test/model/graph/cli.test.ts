@@ -48,8 +48,15 @@ describe('internvl-eval build', () => {
     expect(json).toMatchObject({
       dir: out,
       cached: true,
-      info: { variant: 'int4', quant: { blockSize: 16, zeroPoint: false, accuracyLevel: 0 } },
+      info: { variant: 'int4', logits: 'last', quant: { blockSize: 16, zeroPoint: false, accuracyLevel: 4 } },
     });
+  }, 30_000);
+
+  it('--help states the accuracy-level default (4) and the exact level 0, and --all-logits', async () => {
+    const { stdout } = await cli(['--help']);
+    const help = stdout.replace(/\s+/g, ' ');
+    expect(help).toMatch(/--accuracy-level .*default 4 .*0 = exact fp32 activations/);
+    expect(help).toMatch(/--all-logits .*every position/);
   }, 30_000);
 
   it('fails clearly on a bad option', async () => {

@@ -55,6 +55,8 @@ export interface DecoderDims {
 
 export interface DecoderStep {
   logits: Float32Array;
+  /** [B, 1, V] (default build: last position only) or [B, S, V] (`allLogits` build). */
+  logitsDims: readonly number[];
   /** [layer][0 = key, 1 = value] */
   present: ort.Tensor[][];
 }
@@ -86,7 +88,7 @@ export async function runDecoder(
     out[`present.${i}.key`],
     out[`present.${i}.value`],
   ]);
-  return { logits: out['logits'].data as Float32Array, present };
+  return { logits: out['logits'].data as Float32Array, logitsDims: out['logits'].dims, present };
 }
 
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -1,5 +1,7 @@
 // The built fp32 graphs against the independent float64 reference forward (test/model/reference/forward.ts) on a
 // tiny random checkpoint. Relative error = max |onnx - reference| / max |reference| over the compared tensor.
+// The default build returns logits for the last position only; an `allLogits` build of the same checkpoint is
+// compared at every position.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,12 +26,18 @@ const V = 512;
 const IMG_CONTEXT = 500; // stands in for <IMG_CONTEXT> (92546) in this small vocabulary
 let root: string;
 
-async function setup(name: string, configPatch: Record<string, unknown> = {}) {
+async function setup(name: string, configPatch: Record<string, unknown> = {}, allLogits = false) {
   const dir = path.join(root, name);
   await writeTinyCheckpoint(dir, { seed: 7, vocabSize: V, configPatch });
   const built = await buildModel(dir, { variant: 'fp32', cacheDir: path.join(root, 'cache') });
   const ckpt = await openCheckpoint(dir);
   const sessions = await openBuilt(built.dir);
+  // the same checkpoint built with logits at every position
+  const allSessions = allLogits
+    ? await openBuilt(
+        (await buildModel(dir, { variant: 'fp32', cacheDir: path.join(root, 'cache'), allLogits })).dir,
+      )
+    : null;
   const l = built.info.llm;
   const dims: DecoderDims = {
     layers: l.layers,
@@ -38,19 +46,20 @@ async function setup(name: string, configPatch: Record<string, unknown> = {}) {
     hidden: l.hidden,
     vocab: l.vocab,
   };
-  return { ckpt, sessions, dims };
+  return { ckpt, sessions, allSessions, dims };
 }
 
-let main: { ckpt: Checkpoint; sessions: BuiltSessions; dims: DecoderDims };
+let main: { ckpt: Checkpoint; sessions: BuiltSessions; allSessions: BuiltSessions | null; dims: DecoderDims };
 // ImageNet-normalised pixels lie in about [-2.1, 2.6]
 const pixels = randomFloats(2 * 3 * 448 * 448, 21).map((v) => v * 2);
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'graph-ref-'));
-  main = await setup('v2');
+  main = await setup('v2', {}, true);
 });
 afterAll(async () => {
   await main?.sessions.release();
+  await main?.allSessions?.release();
   await main?.ckpt.close();
   await rm(root, { recursive: true, force: true });
 });
@@ -84,7 +93,7 @@ describe('fp32 graphs vs the float64 reference forward', () => {
     }
   });
 
-  it('logits at every position of an image prompt within 1e-4, image embeddings spliced over context tokens', async () => {
+  it('logits (allLogits: every position; default: the last) of an image prompt within 1e-4, image embeddings spliced over context tokens', async () => {
     const image = await onnxVision(main.sessions, 1); // [256, H]
     const ids = [1, 33, 7, IMG_CONTEXT, ...new Array(255).fill(IMG_CONTEXT), 9, 44, 120];
     const H = main.dims.hidden;
@@ -94,16 +103,21 @@ describe('fp32 graphs vs the float64 reference forward', () => {
     ids.forEach((id, n) => {
       if (id === IMG_CONTEXT) e.set(image.subarray(k * H, ++k * H), n * H);
     });
-    const out = await runDecoder(
-      main.sessions.decoder,
-      main.dims,
-      e,
-      1,
-      ids.length,
-      ids.map(() => 1),
-      ids.map((_, i) => i),
-      null,
-    );
+    const run = (s: BuiltSessions) =>
+      runDecoder(
+        s.decoder,
+        main.dims,
+        e,
+        1,
+        ids.length,
+        ids.map(() => 1),
+        ids.map((_, i) => i),
+        null,
+      );
+    const out = await run(main.allSessions!);
+    const last = await run(main.sessions);
+    expect(out.logitsDims).toEqual([1, ids.length, V]);
+    expect(last.logitsDims).toEqual([1, 1, V]);
     const positions = [0, 3, 200, ids.length - 1];
     const ref = await referenceLogits(main.ckpt, ids, {
       imageEmbeds: image,
@@ -115,6 +129,7 @@ describe('fp32 graphs vs the float64 reference forward', () => {
         maxRelError(out.logits.subarray(p * V, (p + 1) * V), ref.subarray(i * V, (i + 1) * V)),
       ).toBeLessThan(1e-4);
     });
+    expect(maxRelError(last.logits, ref.subarray(3 * V))).toBeLessThan(1e-4);
   });
 
   it('greedy ids with the KV cache equal the reference greedy (full recompute)', async () => {
@@ -134,7 +149,8 @@ describe('fp32 graphs vs the float64 reference forward', () => {
       prompt.map((_, i) => i),
       null,
     );
-    let last = step.logits.subarray((prompt.length - 1) * V);
+    expect(step.logitsDims).toEqual([1, 1, V]); // default build: the last prompt position only
+    let last = step.logits;
     const got: number[] = [];
     for (let s = 0; s < steps; s++) {
       const next = argmax(last);
