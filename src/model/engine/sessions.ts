@@ -1,0 +1,146 @@
+/**
+ * ONNX Runtime sessions for the built model folder: execution-provider choice (cpu | cuda | webgpu), thread
+ * settings, and a clear error when the chosen provider cannot run here.
+ *
+ * Facts (../shared/docs/model-runtime.md §D.1): onnxruntime-node 1.30 bundles the cpu and webgpu providers;
+ * `listSupportedBackends()` reports cuda as `bundled: false` — its shared libraries are fetched from NuGet by the
+ * package's install script (`node_modules/onnxruntime-node/script/install.js`), which npm 11 does not run by
+ * default. WebGPU needs a real adapter; without one session creation fails inside Dawn.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import * as ort from 'onnxruntime-node';
+
+export type EngineDevice = 'cpu' | 'cuda' | 'webgpu';
+
+export const ENGINE_DEVICES: readonly EngineDevice[] = ['cpu', 'cuda', 'webgpu'];
+
+export interface SessionSettings {
+  readonly device: EngineDevice;
+  /** intra-op threads (ORT default: one per physical core). */
+  readonly threads?: number;
+  /** CUDA device ordinal. */
+  readonly deviceId?: number;
+}
+
+/** Raised when the chosen execution provider is not installed or cannot start on this machine. */
+export class ExecutionProviderUnavailableError extends Error {
+  constructor(
+    readonly device: EngineDevice,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ExecutionProviderUnavailableError';
+  }
+}
+
+/**
+ * How to get the CUDA provider libraries. Flags from onnxruntime-node 1.30 `script/install.js` and
+ * `script/install-utils.js` (`parseInstallFlag`): `--onnxruntime-node-install` / `=true` (force the platform's
+ * manifest, cuda12 on linux/x64), `--onnxruntime-node-install=cuda12`, `=skip`; the env var
+ * `ONNXRUNTIME_NODE_INSTALL` takes the same values and is read first — so it overrides this project's `.npmrc`
+ * (`onnxruntime-node-install=skip`). npm 11 runs a dependency's install script only once approved
+ * (`npm approve-scripts`).
+ */
+export const CUDA_INSTALL_HINT =
+  'To use CUDA, install the CUDA provider of onnxruntime-node (needs CUDA 12 and cuDNN 9 on the machine): ' +
+  'run its installer directly, `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` ' +
+  '(any npm version; or `npm approve-scripts onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild ' +
+  "onnxruntime-node`; the env var wins over the project's .npmrc `onnxruntime-node-install=skip`). It downloads " +
+  'Microsoft.ML.OnnxRuntime.Gpu.Linux from NuGet into node_modules/onnxruntime-node/bin/napi-v6/linux/x64/ ' +
+  '(libonnxruntime_providers_cuda.so, libonnxruntime_providers_shared.so).';
+
+/** Folder holding the native binding and provider libraries of onnxruntime-node. */
+function ortBinaryDir(): string {
+  const require = createRequire(import.meta.url);
+  const entry = require.resolve('onnxruntime-node');
+  return path.resolve(path.dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+/** Provider library that must exist for a non-bundled backend, per platform. */
+function providerLibrary(device: EngineDevice): string | undefined {
+  if (device !== 'cuda') return undefined;
+  if (process.platform === 'win32') return 'onnxruntime_providers_cuda.dll';
+  return 'libonnxruntime_providers_cuda.so';
+}
+
+/**
+ * Throws ExecutionProviderUnavailableError when `device` cannot be used with the installed onnxruntime-node.
+ * `backends` is injectable for tests; it defaults to `ort.listSupportedBackends()`.
+ */
+export function assertDeviceAvailable(
+  device: EngineDevice,
+  backends: readonly { name: string; bundled: boolean }[] = ort.listSupportedBackends(),
+  binaryDir: string = ortBinaryDir(),
+): void {
+  if (!ENGINE_DEVICES.includes(device)) {
+    throw new ExecutionProviderUnavailableError(
+      device,
+      `unknown device '${String(device)}': expected one of ${ENGINE_DEVICES.join(', ')}`,
+    );
+  }
+  const entry = backends.find((b) => b.name === device);
+  const names = backends.map((b) => b.name).join(', ');
+  if (!entry) {
+    const hint = device === 'cuda' ? ` ${CUDA_INSTALL_HINT}` : '';
+    throw new ExecutionProviderUnavailableError(
+      device,
+      `execution provider '${device}' is not supported by this onnxruntime-node build on ${process.platform}/${process.arch} (supported: ${names}).${hint}`,
+    );
+  }
+  if (!entry.bundled) {
+    const lib = providerLibrary(device);
+    if (lib && !fs.existsSync(path.join(binaryDir, lib))) {
+      throw new ExecutionProviderUnavailableError(
+        device,
+        `execution provider '${device}' is not installed: ${path.join(binaryDir, lib)} is missing. ${CUDA_INSTALL_HINT}`,
+      );
+    }
+  }
+}
+
+export function sessionOptions(settings: SessionSettings): ort.InferenceSession.SessionOptions {
+  const providers: ort.InferenceSession.ExecutionProviderConfig[] =
+    settings.device === 'cuda'
+      ? [{ name: 'cuda', deviceId: settings.deviceId ?? 0 }, 'cpu']
+      : settings.device === 'webgpu'
+        ? ['webgpu', 'cpu']
+        : ['cpu'];
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: providers,
+    graphOptimizationLevel: 'all',
+    interOpNumThreads: 1,
+  };
+  if (settings.threads !== undefined) {
+    if (!Number.isInteger(settings.threads) || settings.threads < 1) {
+      throw new Error(`threads must be a positive integer, got ${settings.threads}`);
+    }
+    options.intraOpNumThreads = settings.threads;
+  }
+  return options;
+}
+
+/** Opens one ONNX file with the chosen provider; errors name the file and the provider. */
+export async function openSession(file: string, settings: SessionSettings): Promise<ort.InferenceSession> {
+  assertDeviceAvailable(settings.device);
+  if (!fs.existsSync(file)) throw new Error(`model file not found: ${file}`);
+  try {
+    return await ort.InferenceSession.create(file, sessionOptions(settings));
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (settings.device === 'webgpu' && /adapter/i.test(msg)) {
+      throw new ExecutionProviderUnavailableError(
+        'webgpu',
+        `WebGPU execution provider could not start for ${file}: no usable GPU adapter on this machine (${msg}). Use --device cpu.`,
+      );
+    }
+    if (settings.device === 'cuda') {
+      throw new ExecutionProviderUnavailableError(
+        'cuda',
+        `CUDA execution provider could not start for ${file}: ${msg}. ${CUDA_INSTALL_HINT}`,
+      );
+    }
+    throw new Error(`cannot open ONNX model ${file} on ${settings.device}: ${msg}`);
+  }
+}
