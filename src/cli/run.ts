@@ -1,10 +1,197 @@
-// PLACEHOLDER: replaced by the owner of `run`.
-import type { CommandModule } from 'yargs';
+/**
+ * `internvl-eval run --model M --tasks a,b [...]`: evaluate a model on tasks into a run folder
+ * (`results/NAME/manifest.json`, `predictions/TASK.jsonl`, `scores/TASK.json`). Library: runEvaluation().
+ * `--backend echo` is the offline smoke/test backend (answers with the question; see src/runner/backends/echo.ts).
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { BACKEND_NAMES, type BackendName } from '../runner/backends/create.ts';
+import type { Balance, ServerKind } from '../runner/backends/openai.ts';
+import { parseLimit, runEvaluation, type RunOptions } from '../runner/run-evaluation.ts';
 
-export const runCommand: CommandModule = {
+export interface RunArgs {
+  model: string;
+  tasks?: string;
+  preset?: string;
+  'max-tiles'?: number;
+  variant?: string;
+  backend: string;
+  endpoint?: string[];
+  'api-key-env'?: string;
+  'server-kind': string;
+  balance: string;
+  'request-timeout'?: number;
+  retries?: number;
+  device?: string;
+  concurrency?: number;
+  'batch-size'?: number;
+  limit?: string;
+  shard?: string;
+  'data-root'?: string;
+  'config-dir'?: string;
+  out?: string;
+  resume: boolean;
+  'retry-errors': boolean;
+  quiet: boolean;
+  progress: string;
+  report: boolean;
+}
+
+/** The flags `run` and `sweep` share. */
+export function runOptions<T>(y: Argv<T>) {
+  return y
+    .option('model', {
+      type: 'string',
+      demandOption: true,
+      describe: 'onnx: model folder (checkpoint or built); openai: model name on the server',
+    })
+    .option('tasks', {
+      type: 'string',
+      describe: "Comma-separated task names (default: the preset's tasks)",
+    })
+    .option('preset', {
+      type: 'string',
+      describe: 'Settings preset, e.g. internvl2-official (tile caps per task)',
+    })
+    .option('max-tiles', {
+      type: 'number',
+      describe: "Override every task's tile cap (InternVL --max-num)",
+    })
+    .option('variant', { type: 'string', describe: 'onnx: fp32 | fp16 | int8 | int4' })
+    .option('backend', {
+      type: 'string',
+      default: 'onnx',
+      choices: BACKEND_NAMES as string[],
+      describe: 'onnx (in-process), openai (HTTP server), echo (offline smoke test: no model)',
+    })
+    .option('endpoint', {
+      type: 'string',
+      array: true,
+      describe: 'openai: server URL (repeat for several servers)',
+    })
+    .option('api-key-env', { type: 'string', describe: 'openai: environment variable holding the API key' })
+    .option('server-kind', {
+      type: 'string',
+      default: 'generic',
+      choices: ['lmdeploy', 'vllm', 'generic'],
+      describe: 'openai: how per-request tiling is sent',
+    })
+    .option('balance', {
+      type: 'string',
+      default: 'least-loaded',
+      choices: ['least-loaded', 'round-robin'],
+      describe: 'openai: endpoint choice',
+    })
+    .option('request-timeout', { type: 'number', describe: 'openai: seconds per attempt (default 300)' })
+    .option('retries', { type: 'number', describe: 'openai: retries on 429/5xx/timeouts (default 4)' })
+    .option('device', { type: 'string', describe: 'onnx: cpu | cuda | webgpu' })
+    .option('concurrency', { type: 'number', describe: 'Backend calls in flight (default 1; openai 8)' })
+    .option('batch-size', {
+      type: 'number',
+      describe: 'Requests per backend call (onnx batched generation; default 1)',
+    })
+    .option('limit', {
+      type: 'string',
+      describe: 'First N samples per task, or a fraction in (0,1) (rounded up)',
+    })
+    .option('shard', {
+      type: 'string',
+      describe: 'I/N: run shard I of N (by hash of the sample id); combine with `merge`',
+    })
+    .option('data-root', {
+      type: 'string',
+      describe: "Dataset root (default: the task's cached hub snapshot)",
+    })
+    .option('config-dir', { type: 'string', describe: 'Folder of task YAMLs (default configs/tasks)' })
+    .option('out', { type: 'string', describe: 'Run folder (default results/<model>-<backend>-<time>)' })
+    .option('resume', {
+      type: 'boolean',
+      default: false,
+      describe: 'Continue the run in --out (start it if there is none): skip logged samples',
+    })
+    .option('retry-errors', {
+      type: 'boolean',
+      default: false,
+      describe: 'With --resume: run failed samples again',
+    })
+    .option('quiet', { type: 'boolean', default: false, describe: 'No progress output' })
+    .option('progress', {
+      type: 'string',
+      default: 'auto',
+      choices: ['auto', 'bar', 'lines', 'none'],
+      describe: 'Progress display (auto: bar on a TTY, lines otherwise)',
+    })
+    .option('report', {
+      type: 'boolean',
+      default: true,
+      describe: 'Write the report after scoring (--no-report to skip)',
+    });
+}
+
+/** RunOptions from the shared flags (everything but the abort signal). */
+export function runOptionsFromArgs(argv: RunArgs): RunOptions {
+  const concurrency = argv.concurrency;
+  return {
+    model: argv.model,
+    tasks: argv.tasks
+      ? argv.tasks
+          .split(',')
+          .map((t) => t.trim())
+          .filter((t) => t !== '')
+      : undefined,
+    preset: argv.preset,
+    maxTiles: argv['max-tiles'],
+    variant: argv.variant,
+    backend: argv.backend as BackendName,
+    endpoints: argv.endpoint,
+    apiKeyEnv: argv['api-key-env'],
+    serverKind: argv['server-kind'] as ServerKind,
+    balance: argv.balance as Balance,
+    requestTimeoutMs: argv['request-timeout'] !== undefined ? argv['request-timeout'] * 1000 : undefined,
+    retries: argv.retries,
+    device: argv.device,
+    concurrency,
+    batchSize: argv['batch-size'],
+    limit: argv.limit !== undefined ? parseLimit(argv.limit) : undefined,
+    shard: argv.shard,
+    dataRoot: argv['data-root'],
+    configDir: argv['config-dir'],
+    out: argv.out,
+    resume: argv.resume,
+    retryErrors: argv['retry-errors'],
+    progress: argv.quiet ? 'none' : (argv.progress as 'auto'),
+    report: argv.report,
+    commandLine: process.argv.slice(1),
+  };
+}
+
+export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
-  describe: '(not built yet)',
-  handler: () => {
-    throw new Error('`run` is not built yet');
+  describe:
+    'Evaluate a model on tasks (ONNX engine or an OpenAI-compatible server): predictions, scores, manifest',
+  builder: (y) => runOptions(y),
+  handler: async (argv) => {
+    // First SIGINT/SIGTERM: stop reading, log what is in flight, mark the manifest interrupted. Second: exit now.
+    const stop = new AbortController();
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stop.signal.aborted) process.exit(130);
+      process.stderr.write(`\n${sig}: finishing the samples in flight (again to quit at once)\n`);
+      stop.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const summary = await runEvaluation({ ...runOptionsFromArgs(argv), signal: stop.signal });
+    if (!argv.quiet) {
+      for (const t of summary.tasks) {
+        const a = t.score.aggregate;
+        const value = a
+          ? `${a.metric} ${a.score.toFixed(2)} ${a.unit} (n=${a.n})`
+          : `${t.score.metric}: scored externally`;
+        process.stdout.write(
+          `${t.task}: ${value}, errors ${t.score.errors}, ${t.score.samplesPerSec.toFixed(2)} samples/s\n`,
+        );
+      }
+      process.stdout.write(`run folder: ${summary.runDir}\n`);
+      if (summary.report) process.stdout.write(`report: ${summary.report}\n`);
+    }
   },
 };

@@ -1,10 +1,107 @@
-// PLACEHOLDER: replaced by the owner of `serve`.
+/**
+ * `internvl-eval serve --model M --port P`: an OpenAI-compatible server over the ONNX engine (or the echo test
+ * backend). Library: startServer() in src/runner/serve.ts.
+ */
+import path from 'node:path';
 import type { CommandModule } from 'yargs';
+import { createBackend, type BackendName } from '../runner/backends/create.ts';
+import { startServer } from '../runner/serve.ts';
 
-export const serveCommand: CommandModule = {
+interface ServeArgs {
+  model: string;
+  port: number;
+  host: string;
+  'served-model-name'?: string;
+  'api-key-env'?: string;
+  'max-body-mb': number;
+  'allow-remote-images': boolean;
+  'max-tiles': number;
+  backend: string;
+  variant?: string;
+  device?: string;
+  'batch-size'?: number;
+  quiet: boolean;
+}
+
+export const serveCommand: CommandModule<object, ServeArgs> = {
   command: 'serve',
-  describe: '(not built yet)',
-  handler: () => {
-    throw new Error('`serve` is not built yet');
+  describe: 'Serve a model over an OpenAI-compatible API (chat completions with image parts, models, health)',
+  builder: (y) =>
+    y
+      .option('model', { type: 'string', demandOption: true, describe: 'Model folder (checkpoint or built)' })
+      .option('port', { type: 'number', default: 8000, describe: 'Port (0: any free port)' })
+      .option('host', {
+        type: 'string',
+        default: '127.0.0.1',
+        describe: 'Address to bind (loopback by default)',
+      })
+      .option('served-model-name', {
+        type: 'string',
+        describe: 'Model id clients use (default: the folder name)',
+      })
+      .option('api-key-env', {
+        type: 'string',
+        describe: 'Environment variable holding the API key clients must send',
+      })
+      .option('max-body-mb', { type: 'number', default: 32, describe: 'Request body limit, MiB' })
+      .option('allow-remote-images', {
+        type: 'boolean',
+        default: false,
+        describe: 'Also fetch http(s) image URLs (file: is never allowed)',
+      })
+      .option('max-tiles', {
+        type: 'number',
+        default: 12,
+        describe: 'Tile cap when a request names none (InternVL2 config max_dynamic_patch)',
+      })
+      .option('backend', {
+        type: 'string',
+        default: 'onnx',
+        choices: ['onnx', 'echo'],
+        describe: 'onnx engine, or echo (test backend: no model)',
+      })
+      .option('variant', { type: 'string', describe: 'fp32 | fp16 | int8 | int4' })
+      .option('device', { type: 'string', describe: 'cpu | cuda | webgpu' })
+      .option('batch-size', { type: 'number', describe: 'Requests batched per generation (default 1)' })
+      .option('quiet', { type: 'boolean', default: false, describe: 'No request log' }),
+  handler: async (argv) => {
+    let apiKey: string | undefined;
+    if (argv['api-key-env']) {
+      apiKey = process.env[argv['api-key-env']];
+      if (!apiKey) throw new Error(`--api-key-env ${argv['api-key-env']}: that variable is not set`);
+    }
+    const loopback = ['127.0.0.1', '::1', 'localhost'].includes(argv.host);
+    if (!loopback && !apiKey) {
+      process.stderr.write(`warning: serving on ${argv.host} without an API key (--api-key-env)\n`);
+    }
+    const backend = await createBackend({
+      backend: argv.backend as BackendName,
+      model: argv.model,
+      variant: argv.variant,
+      device: argv.device,
+      batchSize: argv['batch-size'],
+    });
+    const modelName = argv['served-model-name'] ?? path.basename(path.resolve(argv.model));
+    const server = await startServer({
+      backend,
+      modelName,
+      host: argv.host,
+      port: argv.port,
+      apiKey,
+      maxBodyBytes: Math.round(argv['max-body-mb'] * 1024 * 1024),
+      allowRemoteImages: argv['allow-remote-images'],
+      defaultMaxTiles: argv['max-tiles'],
+      log: argv.quiet ? undefined : (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+    });
+    // One line on stdout that scripts (and tests) can wait for.
+    process.stdout.write(`serving ${modelName} at ${server.url}/v1\n`);
+    const stop = async () => {
+      await server.close();
+      await backend.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void stop());
+    process.once('SIGTERM', () => void stop());
+    await new Promise(() => {}); // serve until a signal
   },
 };

@@ -1,0 +1,49 @@
+/**
+ * Backend by name, for `run` and `serve`. The ONNX engine is imported only when asked for, so `--backend
+ * openai` / `echo` start without loading onnxruntime.
+ */
+import type { Backend } from '../backend.ts';
+import { EchoBackend } from './echo.ts';
+import { OpenAIBackend, type Balance, type ServerKind } from './openai.ts';
+
+export type BackendName = 'onnx' | 'openai' | 'echo';
+export const BACKEND_NAMES: readonly BackendName[] = ['onnx', 'openai', 'echo'];
+
+export interface BackendOptions {
+  readonly backend: BackendName;
+  /** onnx: model folder (checkpoint or built); openai: model name sent to the server. */
+  readonly model: string;
+  readonly variant?: string;
+  readonly device?: string;
+  readonly batchSize?: number;
+  readonly endpoints?: readonly string[];
+  readonly apiKey?: string;
+  readonly serverKind?: ServerKind;
+  readonly balance?: Balance;
+  readonly timeoutMs?: number;
+  readonly retries?: number;
+  readonly echoDelayMs?: number;
+}
+
+export async function createBackend(opts: BackendOptions): Promise<Backend> {
+  switch (opts.backend) {
+    case 'echo':
+      return new EchoBackend({ delayMs: opts.echoDelayMs, maxBatch: opts.batchSize, model: opts.model });
+    case 'openai':
+      return new OpenAIBackend({
+        endpoints: opts.endpoints ?? [],
+        model: opts.model,
+        apiKey: opts.apiKey,
+        serverKind: opts.serverKind,
+        balance: opts.balance,
+        timeoutMs: opts.timeoutMs,
+        retries: opts.retries,
+      });
+    case 'onnx': {
+      const { createOnnxBackend } = await import('./onnx-loader.ts');
+      return createOnnxBackend(opts);
+    }
+    default:
+      throw new Error(`unknown backend "${String(opts.backend)}" (known: ${BACKEND_NAMES.join(', ')})`);
+  }
+}
