@@ -13,6 +13,7 @@ import { serveCommand } from './serve.ts';
 import { compareCommand } from './compare.ts';
 import { sweepCommand } from './sweep.ts';
 import { reportCommand } from './report.ts';
+import { demoCommand } from './demo.ts';
 
 export const commands = [
   scoreCommand,
@@ -29,4 +30,5 @@ export const commands = [
   compareCommand,
   sweepCommand,
   reportCommand,
+  demoCommand,
 ];

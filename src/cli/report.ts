@@ -11,13 +11,11 @@ export const reportCommand: CommandModule<object, Args> = {
   command: 'report <run>',
   describe: 'Rebuild the tables, charts and HTML report of a run folder',
   builder: (y) =>
-    y
-      .positional('run', { type: 'string', demandOption: true })
-      .option('max-samples', {
-        type: 'number',
-        default: 200,
-        describe: 'samples per task in the HTML sample browser',
-      }) as never,
+    y.positional('run', { type: 'string', demandOption: true }).option('max-samples', {
+      type: 'number',
+      default: 200,
+      describe: 'samples per task in the HTML sample browser',
+    }) as never,
   handler: async (args) => {
     const files = await writeRunReport(args.run, { maxSamplesPerTask: args.maxSamples });
     process.stdout.write(

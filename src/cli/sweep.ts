@@ -1,10 +1,66 @@
-// PLACEHOLDER: replaced by the owner of `sweep`.
+/**
+ * `internvl-eval sweep --max-tiles 1,2,4,6,12 [--variant fp16,int8,int4] --out DIR <run flags>`: one run per grid
+ * point (finished runs are reused), then score-vs-tiles charts with image tokens and latency, and a table.
+ */
 import type { CommandModule } from 'yargs';
+import { runSweep } from '../report/sweep.ts';
+import { runOptions, runOptionsFromArgs, type RunArgs } from './run.ts';
 
-export const sweepCommand: CommandModule = {
+type SweepArgs = Omit<RunArgs, 'max-tiles' | 'variant'> & { 'max-tiles': string; variant?: string };
+
+function parseList(text: string, flag: string): string[] {
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (!items.length) throw new Error(`--${flag}: give a comma-separated list`);
+  return items;
+}
+
+export function parseTileList(text: string): number[] {
+  return parseList(text, 'max-tiles').map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 1 || n > 40)
+      throw new Error(`--max-tiles: "${s}" is not a tile cap in 1..40`);
+    return n;
+  });
+}
+
+export const sweepCommand: CommandModule<object, SweepArgs> = {
   command: 'sweep',
-  describe: '(not built yet)',
-  handler: () => {
-    throw new Error('`sweep` is not built yet');
+  describe:
+    'Run a grid of tile caps (and variants), reuse finished runs, chart score vs tiles, tokens and latency',
+  builder: (y) =>
+    runOptions(y)
+      .option('max-tiles', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Comma-separated tile caps, e.g. 1,2,4,6,12',
+      })
+      .option('variant', { type: 'string', describe: 'Comma-separated variants, e.g. fp16,int8,int4' })
+      .option('out', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Folder holding one run per grid point',
+      }) as never,
+  handler: async (argv) => {
+    const base = runOptionsFromArgs({ ...argv, 'max-tiles': undefined, variant: undefined } as RunArgs);
+    const result = await runSweep(
+      {
+        ...base,
+        maxTiles: parseTileList(argv['max-tiles']),
+        variants: argv.variant ? parseList(argv.variant, 'variant') : undefined,
+        out: argv.out!,
+      },
+      (line) => process.stderr.write(`${line}\n`),
+    );
+    for (const p of result.points) {
+      for (const r of p.rows.filter((x) => x.score !== null)) {
+        process.stdout.write(
+          `${p.variant} tiles=${p.maxTiles} ${r.task}: ${r.score!.toFixed(2)} (${r.imageTokensPerSample?.toFixed(0) ?? '–'} image tokens/sample)\n`,
+        );
+      }
+    }
+    process.stdout.write(`Written: ${result.files.join(', ')}\n`);
   },
 };

@@ -20,6 +20,8 @@ export interface BarChartSpec {
   labels: string[];
   series: BarSeries[];
   yLabel: string;
+  /** Suggested top of the value axis (100 for ×100 scores), so a near-zero run still reads as near zero. */
+  yMax?: number;
   width?: number;
   height?: number;
 }
@@ -104,7 +106,7 @@ export function barChartConfig(spec: BarChartSpec): ChartConfiguration {
       animation: false,
       responsive: false,
       plugins: { title: { display: true, text: spec.title }, legend: { position: 'top' } },
-      scales: { y: { title: { display: true, text: spec.yLabel } } },
+      scales: { y: { suggestedMax: spec.yMax, title: { display: true, text: spec.yLabel } } },
     },
   };
 }

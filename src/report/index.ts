@@ -24,6 +24,9 @@ export interface RunReportOptions {
   maxSamplesPerTask?: number;
 }
 
+/** Axis tops: ×100 scores, MME's perception (2000) + cognition (800), OCRBench's 1000 questions. */
+const UNIT_MAX: Record<string, number> = { x100: 100, sum: 2800, '/1000': 1000 };
+
 const UNIT_LABEL: Record<string, string> = {
   x100: 'score (×100)',
   sum: 'score (sum)',
@@ -55,6 +58,7 @@ export function scoreCharts(summary: RunSummary) {
           { label: 'card', values: rows.map((r) => r.card), color: PALETTE[7] },
         ],
         yLabel: UNIT_LABEL[unit] ?? unit,
+        yMax: UNIT_MAX[unit],
       }),
     };
   });

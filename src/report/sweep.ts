@@ -89,14 +89,21 @@ export function sweepChartConfig(task: string, points: SweepPoint[]): ChartConfi
       plugins: { title: { display: true, text: `${task}: score vs max tiles` } },
       scales: {
         x: { title: { display: true, text: 'max tiles' } },
-        y: { position: 'left', title: { display: true, text: `score (${unit})` } },
+        y: {
+          position: 'left',
+          beginAtZero: true,
+          suggestedMax: unit === 'x100' ? 100 : undefined,
+          title: { display: true, text: `score (${unit})` },
+        },
         y1: {
           position: 'right',
+          beginAtZero: true,
           grid: { drawOnChartArea: false },
           title: { display: true, text: 'image tokens / sample' },
         },
         y2: {
           position: 'right',
+          beginAtZero: true,
           grid: { drawOnChartArea: false },
           title: { display: true, text: 'latency ms / sample' },
         },
