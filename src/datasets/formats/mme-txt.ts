@@ -16,26 +16,8 @@ import { fileImage } from '../image-source.ts';
 import { existingInside, resolveInside } from '../safe-path.ts';
 import type { SampleOrError } from '../sample.ts';
 import type { TaskConfig } from '../task.ts';
-
-/** MME's two groups (eval/mme/calculation.py `eval_type_dict`). */
-export const MME_PERCEPTION = [
-  'existence',
-  'count',
-  'position',
-  'color',
-  'posters',
-  'celebrity',
-  'scene',
-  'landmark',
-  'artwork',
-  'OCR',
-];
-export const MME_COGNITION = [
-  'commonsense_reasoning',
-  'numerical_calculation',
-  'text_translation',
-  'code_reasoning',
-];
+// MME's two groups (eval/mme/calculation.py `eval_type_dict`) live with the scorer that sums them.
+import { MME_COGNITION } from '../../metrics/mme.ts';
 
 export async function* openMmeTxt(task: TaskConfig, opts: AdapterOptions): AsyncGenerator<SampleOrError> {
   const base = sourcePath(task, opts.root);

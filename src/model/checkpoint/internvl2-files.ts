@@ -2,6 +2,8 @@
 // parameterised by size so the tiny maker writes the real key set with tiny widths. Values for InternVL2-2B are
 // those of model-runtime.md A.1-A.3 and C (the exact file was not seen verbatim; keys follow the config classes).
 
+import { internLM2TokenizerConfig } from '../inputs/tokenizer-config-json.ts';
+
 export interface ModelSizes {
   vision: {
     hiddenSize: number;
@@ -153,31 +155,10 @@ export const INTERNVL2_SPECIAL_TOKENS: ReadonlyArray<readonly [number, string]> 
 ];
 
 export function internVL2TokenizerConfigJson(): Record<string, unknown> {
-  const decoder: Record<string, unknown> = {};
-  for (const [id, content] of INTERNVL2_SPECIAL_TOKENS) {
-    decoder[String(id)] = {
-      content,
-      lstrip: false,
-      normalized: false,
-      rstrip: false,
-      single_word: false,
-      special: true,
-    };
-  }
-  return {
-    add_bos_token: true,
-    add_eos_token: false,
-    added_tokens_decoder: decoder,
-    additional_special_tokens: INTERNVL2_SPECIAL_TOKENS.filter(([id]) => id >= 92538).map(([, c]) => c),
-    auto_map: { AutoTokenizer: ['tokenization_internlm2.InternLM2Tokenizer', null] },
-    bos_token: '<s>',
-    clean_up_tokenization_spaces: false,
-    eos_token: '</s>',
-    model_max_length: 8192,
-    pad_token: '</s>',
-    tokenizer_class: 'InternLM2Tokenizer',
-    unk_token: '<unk>',
-  };
+  return internLM2TokenizerConfig(
+    INTERNVL2_SPECIAL_TOKENS,
+    INTERNVL2_SPECIAL_TOKENS.filter(([id]) => id >= 92538).map(([, c]) => c),
+  );
 }
 
 /** added_tokens.json: the 9 tokens InternVL adds after the 92544 SentencePiece pieces. */

@@ -17,6 +17,7 @@ import {
   serializeSentencePieceModel,
   type SentencePiece,
 } from './sentencepiece-model.ts';
+import { internLM2TokenizerConfig } from './tokenizer-config-json.ts';
 import { INTERNVL_ADDED_TOKENS, type TokenizerConfigJson } from './tokenizer.ts';
 
 const CORPUS = `The image shows a small red house next to a tall green tree. A man is standing in front of the house and
@@ -174,47 +175,26 @@ export function makeTinyTokenizer(): TinyTokenizer {
   };
   const model = serializeSentencePieceModel({ pieces, trainerSpec, normalizerSpec, unknownFields: [] });
 
-  const entry = (content: string) => ({
-    content,
-    lstrip: false,
-    normalized: false,
-    rstrip: false,
-    single_word: false,
-    special: true,
-  });
-  const decoder: Record<string, ReturnType<typeof entry>> = {
-    '0': entry('<unk>'),
-    '1': entry('<s>'),
-    '2': entry('</s>'),
-  };
-  CHAT_TOKEN_NAMES.forEach((name, k) => {
-    decoder[String(pieces.findIndex((p) => p.piece === `[UNUSED_TOKEN_${141 + k}]`))] = entry(name);
-  });
-  INTERNVL_ADDED_TOKENS.forEach((name, k) => {
-    decoder[String(pieces.length + k)] = entry(name);
-  });
-  const tokenizerConfig: TokenizerConfigJson = {
-    add_bos_token: true,
-    add_eos_token: false,
-    added_tokens_decoder: decoder,
-    additional_special_tokens: [
-      '<|im_start|>',
-      '<|im_end|>',
-      '<|action_start|>',
-      '<|action_end|>',
-      '<|interpreter|>',
-      '<|plugin|>',
-      ...INTERNVL_ADDED_TOKENS,
-    ],
-    auto_map: { AutoTokenizer: ['tokenization_internlm2.InternLM2Tokenizer', null] },
-    bos_token: '<s>',
-    clean_up_tokenization_spaces: false,
-    eos_token: '</s>',
-    model_max_length: 8192,
-    pad_token: '</s>',
-    tokenizer_class: 'InternLM2Tokenizer',
-    unk_token: '<unk>',
-  };
+  // The chat tokens keep the ids of their `[UNUSED_TOKEN_141..146]` pieces; InternVL's tokens come after the pieces.
+  const special: [number, string][] = [
+    [0, '<unk>'],
+    [1, '<s>'],
+    [2, '</s>'],
+    ...CHAT_TOKEN_NAMES.map((name, k): [number, string] => [
+      pieces.findIndex((p) => p.piece === `[UNUSED_TOKEN_${141 + k}]`),
+      name,
+    ]),
+    ...INTERNVL_ADDED_TOKENS.map((name, k): [number, string] => [pieces.length + k, name]),
+  ];
+  const tokenizerConfig = internLM2TokenizerConfig(special, [
+    '<|im_start|>',
+    '<|im_end|>',
+    '<|action_start|>',
+    '<|action_end|>',
+    '<|interpreter|>',
+    '<|plugin|>',
+    ...INTERNVL_ADDED_TOKENS,
+  ]);
   cached = { model, tokenizerConfig, vocabSize: pieces.length + INTERNVL_ADDED_TOKENS.length };
   return cached;
 }
