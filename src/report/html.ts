@@ -89,7 +89,10 @@ function tableHtml(rows: SummaryRow[]): string {
   const body = rows
     .map((r) => {
       const d = r.unit === '/1000' ? 0 : 1;
-      const ours = r.external ? `<span title="${escapeHtml(r.external)}">external</span>` : fmt(r.score, d);
+      // External: scored by a server or GPT judge; the runner writes the submission to submissions/TASK.json|xlsx.
+      const ours = r.external
+        ? `<span title="${escapeHtml(`${r.external} Submission file: submissions/${r.task}.json or .xlsx`)}">external</span>`
+        : fmt(r.score, d);
       const ci = r.ci95 ? `[${fmt(r.ci95[0], d)}, ${fmt(r.ci95[1], d)}]` : '–';
       const delta = r.delta === null ? '–' : `${r.delta >= 0 ? '+' : ''}${r.delta.toFixed(d)}`;
       const cls = r.delta === null ? '' : r.delta < 0 ? ' class="neg"' : ' class="pos"';

@@ -55,8 +55,15 @@ export function renderMarkdown(summary: RunSummary): string {
   }
   const external = summary.rows.filter((r) => r.external);
   if (external.length) {
-    out.push('¹ Scored outside this harness; predictions are written in the submission format:', '');
-    for (const r of external) out.push(`- ${mdCell(r.title)}: ${mdCell(r.external ?? '')}`);
+    out.push(
+      '¹ Scored outside this harness (submission server or GPT judge); no local score is computed. Predictions are ' +
+        'written in the submission format to the run folder (`submissions/TASK.json` or `.xlsx`, src/runner/submission.ts):',
+      '',
+    );
+    for (const r of external)
+      out.push(
+        `- ${mdCell(r.title)}: ${mdCell(r.external ?? '')} (file \`submissions/${mdCell(r.task)}.*\`)`,
+      );
     out.push('');
   }
   return out.join('\n');

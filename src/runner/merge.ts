@@ -14,6 +14,7 @@ import type { PredictionRecord } from './prediction-record.ts';
 import { readPredictionLog, rewritePredictionLog, sortRecords } from './prediction-log.ts';
 import { resolveScorer, tryWriteReport } from './run-evaluation.ts';
 import { formatShard, shardOf } from './shard.ts';
+import { writeRunSubmissions } from './submission.ts';
 import { scoreTask, writeTaskScore, type TaskScore } from './task-score.ts';
 
 export interface MergeOptions {
@@ -142,6 +143,8 @@ export async function mergeRuns(opts: MergeOptions): Promise<MergeSummary> {
   };
   writeManifest(runDir, manifest);
   const notes: string[] = [];
+  // Externally scored tasks: each shard wrote a partial submission file; the merged run gets the whole one.
+  for (const s of await writeRunSubmissions(runDir)) notes.push(s.note);
   if (opts.report !== false) {
     const report = await tryWriteReport(runDir);
     if (report.note) notes.push(report.note);

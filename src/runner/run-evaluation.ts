@@ -34,6 +34,7 @@ import {
 import { createProgress, type ProgressMode } from './progress.ts';
 import { loadRealDeps, type PresetSettings, type RunDeps } from './run-deps.ts';
 import { parseShard, type ShardSpec } from './shard.ts';
+import { submitExternalTask } from './submission.ts';
 import { scoreTask, writeTaskScore, type TaskScore } from './task-score.ts';
 import os from 'node:os';
 
@@ -100,6 +101,8 @@ export interface TaskRunSummary {
   stats: TaskPipelineStats;
   predictionsFile: string;
   scoresFile: string;
+  /** External tasks: the submission file (submission.ts), when it could be written. */
+  submissionFile?: string;
 }
 
 export interface RunSummary {
@@ -453,7 +456,14 @@ async function runOneTask(a: {
   }
   const score = scoreTask(task, scorer, records, timing);
   writeTaskScore(runDir, score);
-  return { task: task.name, score, stats, predictionsFile: logPath, scoresFile };
+  const summary: TaskRunSummary = { task: task.name, score, stats, predictionsFile: logPath, scoresFile };
+  if (task.external) {
+    // Server/judge-scored task: the predictions in the format the server takes, and a note that says so.
+    const sub = await submitExternalTask(runDir, task, records, { dataRoot: options.dataRoot });
+    a.notes.push(sub.note);
+    if (sub.file) summary.submissionFile = sub.file;
+  }
+  return summary;
 }
 
 /**

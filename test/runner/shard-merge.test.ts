@@ -102,3 +102,52 @@ describe('shards and merge', () => {
     ).rejects.toThrow(/belongs to shard 1\/2, not 0\/2/);
   });
 });
+
+describe('merge of an externally scored task', () => {
+  it('writes the whole submission file for the merged run', async () => {
+    const root = tempDir('runner-shard-ext-');
+    const rows = Array.from({ length: 12 }, (_, i) => ({
+      question_id: i,
+      question: `q${i} answer:a${i}`,
+      answer: '',
+    }));
+    const { configDir, dataRoot } = writeTasks(root, [{ name: 'vet', rows, external: true }]);
+    const yaml = path.join(configDir, 'vet.yaml');
+    writeFileSync(
+      yaml,
+      readFileSync(yaml, 'utf8').replace('submissionFormat: json', 'submissionFormat: mmvet-json'),
+    );
+    const base: RunOptions = {
+      model: 'fake',
+      tasks: ['vet'],
+      configDir,
+      dataRoot,
+      progress: 'none',
+      report: false,
+      deps: fakeDeps,
+    };
+    for (const i of [0, 1]) {
+      await runEvaluation({
+        ...base,
+        out: path.join(root, `s${i}`),
+        shard: `${i}/2`,
+        backendInstance: new FakeBackend(),
+      });
+    }
+    const shardKeys = [0, 1].map(
+      (i) =>
+        Object.keys(JSON.parse(readFileSync(path.join(root, `s${i}`, 'submissions', 'vet.json'), 'utf8')))
+          .length,
+    );
+    expect(shardKeys[0] + shardKeys[1]).toBe(12);
+    const merged = await mergeRuns({
+      out: path.join(root, 'm'),
+      shardDirs: [path.join(root, 's0'), path.join(root, 's1')],
+      report: false,
+    });
+    const sub = JSON.parse(readFileSync(path.join(root, 'm', 'submissions', 'vet.json'), 'utf8'));
+    expect(Object.keys(sub).sort()).toEqual(rows.map((r) => `v1_${r.question_id}`).sort());
+    expect(sub.v1_3).toBe('a3');
+    expect(merged.notes.join('\n')).toMatch(/submissions\/vet\.json/);
+  });
+});
