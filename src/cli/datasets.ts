@@ -1,10 +1,11 @@
 /**
- * `internvl-eval datasets list [--json]` · `datasets fetch TASK.. [--root DIR]` · `datasets verify TASK.. [--root DIR]
- * [--scan]`: task configs, their data on the Hugging Face hub (HF cache layout, resumable, checksummed), and checks.
+ * `internvl-eval datasets list [--json]` · `datasets fetch TASK.. [--root DIR] [--max-unzipped-gib N] [--max-ratio N]
+ * [--max-entries N]` · `datasets verify TASK.. [--root DIR] [--scan]`: task configs, their data on the Hugging Face
+ * hub (HF cache layout, resumable, checksummed, zip archives unpacked safely), and checks (extraction included).
  */
-import { link, mkdir, rm, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import type { ExtractLimits } from '../datasets/archive.ts';
 import { fetchTask, hubEnv, resolveTaskRoot, verifyTask } from '../datasets/hub.ts';
 import { openTask } from '../datasets/open-task.ts';
 import { isSampleError } from '../datasets/sample.ts';
@@ -29,43 +30,82 @@ const listCommand: CommandModule<Common, Common & { json: boolean }> = {
   },
 };
 
-const fetchCommand: CommandModule<Common, Common & { tasks: string[]; root?: string }> = {
+interface FetchArgs extends Common {
+  tasks: string[];
+  root?: string;
+  maxUnzippedGib?: number;
+  maxRatio?: number;
+  maxEntries?: number;
+}
+
+const fetchCommand: CommandModule<Common, FetchArgs> = {
   command: 'fetch <tasks..>',
-  describe: 'Download the hub files of tasks into the HF cache (resumable, size/sha256-checked)',
+  describe:
+    'Download the hub files of tasks into the HF cache (resumable, size/sha256-checked) and unpack their zip archives',
   builder: (y) =>
     configDirOption(y)
       .positional('tasks', { type: 'string', array: true, demandOption: true })
-      .option('root', { type: 'string', describe: 'Also place the files under DIR (hard links or copies)' }),
+      .option('root', {
+        type: 'string',
+        describe:
+          'Lay the files out under DIR (hard links or copies) and unpack archives there, not in the cache',
+      })
+      .option('max-unzipped-gib', {
+        type: 'number',
+        describe: 'Zip-bomb cap: uncompressed bytes of one archive, in GiB (default 256)',
+      })
+      .option('max-ratio', {
+        type: 'number',
+        describe: 'Zip-bomb cap: compression ratio of one entry (default 200)',
+      })
+      .option('max-entries', {
+        type: 'number',
+        describe: 'Zip-bomb cap: entries of one archive (default 1e6)',
+      }),
   handler: async (argv) => {
     const env = hubEnv();
+    const extractLimits: Partial<ExtractLimits> = {
+      ...(argv.maxUnzippedGib !== undefined
+        ? { maxTotalBytes: Math.round(argv.maxUnzippedGib * 2 ** 30) }
+        : {}),
+      ...(argv.maxRatio !== undefined ? { maxEntryRatio: argv.maxRatio } : {}),
+      ...(argv.maxEntries !== undefined ? { maxEntries: argv.maxEntries } : {}),
+    };
     for (const name of argv.tasks) {
       const task = await loadTask(name, { configDir: argv.configDir });
       let last = 0;
+      const throttled = (line: () => string) => {
+        const now = Date.now();
+        if (now - last < 500 || !process.stderr.isTTY) return;
+        last = now;
+        process.stderr.write(`\r${line()}   `);
+      };
       const fetched = await fetchTask(task, {
         env,
-        onProgress: (p) => {
-          const now = Date.now();
-          if (now - last < 500 || !process.stderr.isTTY) return;
-          last = now;
-          const pct = p.total ? ` ${((100 * p.received) / p.total).toFixed(1)}%` : '';
-          process.stderr.write(`\r${p.file}: ${(p.received / 2 ** 20).toFixed(1)} MiB${pct}   `);
-        },
+        root: argv.root,
+        extractLimits,
+        onProgress: (p) =>
+          throttled(() => {
+            const pct = p.total ? ` ${((100 * p.received) / p.total).toFixed(1)}%` : '';
+            return `${p.file}: ${(p.received / 2 ** 20).toFixed(1)} MiB${pct}`;
+          }),
+        onExtract: (p) =>
+          throttled(
+            () => `unpacking ${p.archive}: ${p.entries} entries, ${(p.bytes / 2 ** 20).toFixed(1)} MiB`,
+          ),
       });
       if (process.stderr.isTTY) process.stderr.write('\n');
       for (const f of fetched.files) {
-        process.stdout.write(
-          `${name}: ${path.relative(fetched.root, f.path)} ${f.size} bytes${f.sha256 ? ' sha256 ok' : ''}\n`,
-        );
-        if (argv.root) {
-          const dest = path.join(argv.root, path.relative(fetched.root, f.path));
-          await mkdir(path.dirname(dest), { recursive: true });
-          await rm(dest, { force: true });
-          await link(f.path, dest).catch(() => copyFile(f.path, dest));
-        }
+        const rel = path.relative(fetched.snapshot, f.path);
+        process.stdout.write(`${name}: ${rel} ${f.size} bytes${f.sha256 ? ' sha256 ok' : ''}\n`);
       }
-      process.stdout.write(
-        `${name}: root ${argv.root ? path.resolve(argv.root) : fetched.root} (commit ${fetched.commit})\n`,
-      );
+      for (const x of fetched.extracted) {
+        process.stdout.write(
+          `${name}: ${x.archive} -> ${path.relative(fetched.root, x.dest) || '.'}: ` +
+            `${x.skipped ? 'already extracted' : 'extracted'} (${x.entries} entries, ${x.bytes} bytes)\n`,
+        );
+      }
+      process.stdout.write(`${name}: root ${fetched.root} (commit ${fetched.commit})\n`);
     }
   },
 };

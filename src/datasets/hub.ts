@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import {
   copyFile,
+  link,
   mkdir,
   readFile,
   readdir,
@@ -31,7 +32,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import {
+  extractionStatus,
+  extractZip,
+  type ExtractLimits,
+  type ExtractProgress,
+  type ExtractResult,
+} from './archive.ts';
 import { expandGlob, globToRegExp, isGlob } from './glob.ts';
+import { resolveInside } from './safe-path.ts';
 import type { TaskConfig } from './task.ts';
 
 export interface HubEnv {
@@ -358,6 +367,7 @@ async function listLocalFiles(dir: string): Promise<string[]> {
       return;
     }
     for (const e of entries) {
+      if (!rel && e.name === EXTRACT_STATE) continue;
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) await walk(r);
       else out.push(r);
@@ -389,14 +399,42 @@ export function matchFiles(
 }
 
 export interface FetchedTask {
-  /** Snapshot folder: the dataset root for `openTask`. */
+  /** The dataset root for `openTask`: `--root DIR` when given, else the snapshot folder. */
   root: string;
+  /** The HF cache snapshot folder the downloaded files live in. */
+  snapshot: string;
   commit: string;
   files: DownloadedFile[];
+  /** Archives the task lists under `source.hub.extract`, extracted (or found extracted) under `root`. */
+  extracted: ExtractResult[];
 }
 
-function hubOf(task: TaskConfig): HubRepo & { files: string[] } {
-  const hub = task.source.hub;
+/** `source.hub.extract[]`: a zip (or glob of zips) of the repo, unpacked to `to` under the dataset root. */
+export interface HubArchiveSpec {
+  file: string;
+  /** Folder under the dataset root; `{stem}` is the archive's base name without `.zip`. Default `.`. */
+  to?: string;
+  limits?: Partial<ExtractLimits>;
+}
+
+/** `source.hub.place[]`: a repo file that must also appear at another path under the dataset root. */
+export interface HubPlacement {
+  file: string;
+  to: string;
+}
+
+/** The hub block as the task-config schema outputs it (TaskSource.hub with typed extraction limits). */
+export type HubSourceConfig = HubRepo & {
+  files: string[];
+  extract?: HubArchiveSpec[];
+  place?: HubPlacement[];
+};
+
+/** Folder (under a dataset root) that holds extraction markers and temp folders. */
+export const EXTRACT_STATE = '.internvl-eval';
+
+function hubOf(task: TaskConfig): HubSourceConfig {
+  const hub = task.source.hub as HubSourceConfig | undefined;
   if (!hub) {
     throw new HubError(
       `task ${task.name} has no hub source; get its data as its YAML comment says and pass --root DIR` +
@@ -406,11 +444,47 @@ function hubOf(task: TaskConfig): HubRepo & { files: string[] } {
   return hub;
 }
 
-/** Downloads (or, offline, finds) every hub file of a task; returns the snapshot root. */
-export async function fetchTask(
-  task: TaskConfig,
-  opts: FetchOptions & { env?: HubEnv } = {},
-): Promise<FetchedTask> {
+/** Where `extract[].to` puts `archive` (relative to the dataset root). */
+export function archiveTarget(spec: HubArchiveSpec, archive: string): string {
+  const stem = path.posix.basename(archive).replace(/\.zip$/i, '');
+  return (spec.to ?? '.').split('{stem}').join(stem);
+}
+
+/** The repo files an extract spec names, from a list of known repo files. */
+function archivesOf(spec: HubArchiveSpec, names: readonly string[]): string[] {
+  if (!isGlob(spec.file)) return names.includes(spec.file) ? [spec.file] : [];
+  const re = globToRegExp(spec.file);
+  return names.filter((n) => re.test(n));
+}
+
+/** The sha256 an LFS blob is named by (huggingface_hub names LFS blobs by their sha256), if `file` is one. */
+async function blobSha256(file: string): Promise<string | undefined> {
+  const name = path.basename(await realpath(file));
+  return /^[0-9a-f]{64}$/.test(name) ? name : undefined;
+}
+
+/** Hard link (the same blob, no extra space) or, across file systems, a copy. */
+async function placeFile(src: string, dest: string): Promise<void> {
+  const real = await realpath(src);
+  await mkdir(path.dirname(dest), { recursive: true });
+  await rm(dest, { force: true });
+  await link(real, dest).catch(() => copyFile(real, dest));
+}
+
+export interface FetchTaskOptions extends FetchOptions {
+  env?: HubEnv;
+  /** Also lay the files out under DIR (hard links or copies) and extract archives there, not in the snapshot. */
+  root?: string;
+  /** Overrides the limits of every archive (CLI flags). */
+  extractLimits?: Partial<ExtractLimits>;
+  onExtract?: (p: ExtractProgress) => void;
+}
+
+/**
+ * Downloads (or, offline, finds) every hub file of a task, places the `place` copies and extracts the `extract`
+ * archives; returns the dataset root (the snapshot, or `opts.root`).
+ */
+export async function fetchTask(task: TaskConfig, opts: FetchTaskOptions = {}): Promise<FetchedTask> {
   const env = opts.env ?? hubEnv();
   const hub = hubOf(task);
   const names = hub.files.some(isGlob)
@@ -419,7 +493,39 @@ export async function fetchTask(
   const files: DownloadedFile[] = [];
   for (const n of names) files.push(await downloadHubFile(env, hub, n, opts));
   const commit = files[0]?.commit ?? (await cachedCommit(env, hub)) ?? '';
-  return { root: snapshotDir(env, hub, commit), commit, files };
+  const snapshot = snapshotDir(env, hub, commit);
+  const root = opts.root ? path.resolve(opts.root) : snapshot;
+  const byName = new Map(names.map((n, k) => [n, files[k]]));
+  if (opts.root) {
+    for (const f of files) await placeFile(f.path, path.join(root, path.relative(snapshot, f.path)));
+  }
+  for (const p of hub.place ?? []) {
+    const f = byName.get(p.file);
+    if (!f)
+      throw new HubError(`task ${task.name}: source.hub.place names "${p.file}", which is not in files`);
+    await placeFile(f.path, resolveInside(root, p.to));
+  }
+  const extracted: ExtractResult[] = [];
+  for (const spec of hub.extract ?? []) {
+    const archives = archivesOf(spec, names);
+    if (!archives.length) {
+      throw new HubError(`task ${task.name}: source.hub.extract: no downloaded file matches "${spec.file}"`);
+    }
+    for (const a of archives) {
+      const f = byName.get(a)!;
+      extracted.push(
+        await extractZip(f.path, resolveInside(root, archiveTarget(spec, a)), {
+          key: a,
+          // Offline the hub gives no sha256, but an LFS blob is named by it: no need to hash GBs again.
+          sha256: f.sha256 ?? (await blobSha256(f.path)),
+          stateDir: path.join(root, EXTRACT_STATE),
+          limits: { ...spec.limits, ...opts.extractLimits },
+          onProgress: opts.onExtract,
+        }),
+      );
+    }
+  }
+  return { root, snapshot, commit, files, extracted };
 }
 
 /**
@@ -497,6 +603,7 @@ export async function verifyTask(
         });
     }
   }
+  if (hub) lines.push(...(await verifyExtraction(hub as HubSourceConfig, root)));
   const md5 = task.source.options?.md5;
   const src = task.source.path;
   if (src && (!hub || opts.root)) {
@@ -519,6 +626,34 @@ export async function verifyTask(
             actual === md5 ? `md5 ${actual}` : `md5 mismatch: expected ${md5} (VLMEvalKit), got ${actual}`,
         });
       } else lines.push({ file: src, ok: true, detail: 'present (no checksum known)' });
+    }
+  }
+  return lines;
+}
+
+/** One line per archive of `source.hub.extract` found under `root`: extracted completely, interrupted, or not. */
+async function verifyExtraction(hub: HubSourceConfig, root: string): Promise<VerifyLine[]> {
+  if (!hub.extract?.length) return [];
+  const lines: VerifyLine[] = [];
+  const present = await listLocalFiles(root);
+  for (const spec of hub.extract) {
+    const archives = archivesOf(spec, present);
+    if (!archives.length) {
+      lines.push({ file: spec.file, ok: false, detail: `archive not found under ${root} (run fetch)` });
+      continue;
+    }
+    for (const a of archives) {
+      const to = archiveTarget(spec, a);
+      const st = await extractionStatus(resolveInside(root, to), {
+        key: a,
+        stateDir: path.join(root, EXTRACT_STATE),
+        sha256: await blobSha256(path.join(root, a)),
+      });
+      lines.push({
+        file: `${a} -> ${to}`,
+        ok: st.done,
+        detail: st.done ? `extracted (${st.marker.entries} entries, ${st.marker.bytes} bytes)` : st.reason,
+      });
     }
   }
   return lines;

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { PromptRecipe } from '../model/inputs/prompt-recipe.ts';
+import { globToRegExp } from './glob.ts';
 import type { DatasetFormat, TaskConfig } from './task.ts';
 
 /** `configs/` of this checkout (src/datasets -> ../../configs). */
@@ -72,6 +73,32 @@ const hubFileSchema = nonEmpty.refine((f) => !f.startsWith('/') && !f.split('/')
   message: 'must be a path inside the repo (no leading "/", no "..")',
 });
 
+const relativeDirSchema = nonEmpty.refine(
+  (f) => !f.startsWith('/') && !f.includes('\\') && !f.split('/').includes('..'),
+  { message: 'must be a folder inside the dataset root (no leading "/", no "..")' },
+);
+
+/** Caps against zip bombs (archive.ts `ExtractLimits`); unset ones take archive.ts `DEFAULT_EXTRACT_LIMITS`. */
+export const extractLimitsSchema = z.strictObject({
+  maxTotalBytes: z.number().int().positive().optional(),
+  maxEntryRatio: z.number().positive().optional(),
+  maxEntries: z.number().int().positive().optional(),
+  ratioFloorBytes: z.number().int().min(0).optional(),
+});
+
+/**
+ * `source.hub.extract[]`: after download, unpack the zip `file` (a repo path or glob over `files`) into `to` under
+ * the dataset root (`{stem}` = the archive's name without `.zip`; default `.`).
+ */
+export const hubArchiveSchema = z.strictObject({
+  file: hubFileSchema,
+  to: relativeDirSchema.optional(),
+  limits: extractLimitsSchema.optional(),
+});
+
+/** `source.hub.place[]`: also lay repo file `file` (one of `files`) out at `to` under the dataset root. */
+export const hubPlacementSchema = z.strictObject({ file: hubFileSchema, to: relativeDirSchema });
+
 export const taskSourceSchema = z.strictObject({
   format: z.enum(DATASET_FORMATS),
   path: nonEmpty.optional(),
@@ -81,6 +108,39 @@ export const taskSourceSchema = z.strictObject({
       type: z.enum(['dataset', 'model']),
       revision: nonEmpty.optional(),
       files: z.array(hubFileSchema).min(1),
+      extract: z.array(hubArchiveSchema).optional(),
+      place: z.array(hubPlacementSchema).optional(),
+    })
+    .superRefine((h, ctx) => {
+      // A literal name must be one of `files` (or match one of its globs); a glob is checked at fetch time.
+      const listed = (f: string) =>
+        h.files.some((g) => g === f || (/[*?]/.test(g) && globToRegExp(g).test(f)));
+      h.extract?.forEach((a, k) => {
+        const covered = /[*?]/.test(a.file) || listed(a.file);
+        if (!covered) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['extract', k, 'file'],
+            message: `"${a.file}" is not among \`files\``,
+          });
+        }
+        if (!/\.zip$/i.test(a.file)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['extract', k, 'file'],
+            message: 'only .zip archives are supported',
+          });
+        }
+      });
+      h.place?.forEach((p, k) => {
+        if (/[*?]/.test(p.file) || !listed(p.file)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['place', k, 'file'],
+            message: `"${p.file}" must be one file named in \`files\``,
+          });
+        }
+      });
     })
     .optional(),
   options: z.record(z.string(), z.unknown()).optional(),

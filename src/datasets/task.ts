@@ -19,7 +19,16 @@ export interface TaskSource {
   /** Local path (file or folder), relative to the dataset root given at run time, or absolute. */
   path?: string;
   /** Hugging Face repo to fetch from when no local copy is given. */
-  hub?: { repo: string; type: 'dataset' | 'model'; revision?: string; files: string[] };
+  hub?: {
+    repo: string;
+    type: 'dataset' | 'model';
+    revision?: string;
+    files: string[];
+    /** Zip archives among `files` to unpack under the dataset root (`to` may hold `{stem}`); see archive.ts. */
+    extract?: { file: string; to?: string; limits?: Record<string, number> }[];
+    /** Repo files that must also appear at another path under the dataset root. */
+    place?: { file: string; to: string }[];
+  };
   /** Format-specific options (GT file for InternVL JSONL, image folder, config/split for parquet, ...). */
   options?: Record<string, unknown>;
 }

@@ -214,7 +214,7 @@ describe('datasets list rows', () => {
     const table = formatTaskTable(rows).split('\n');
     expect(table[0]).toMatch(/^task\s+title\s+format\s+source\s+samples\s+card\s+scored$/);
     expect(table.find((l) => l.startsWith('mme '))).toMatch(
-      /MME sum\s+mme-txt\s+local:\.\s+2374\s+1876\.8\s+mme/,
+      /MME sum\s+mme-txt\s+hf:OpenGVLab\/InternVL\s+2374\s+1876\.8\s+mme/,
     );
     expect(table).toHaveLength(rows.length + 2);
   });
