@@ -3,19 +3,24 @@
  * and `fast` (sharp resize) mode, next to a baseline measured in the same run: sharp's own decode + resize of the
  * same image to the same grid size plus the thumbnail (no normalisation), i.e. what a plain libvips pipeline costs.
  *
+ * Then the PreprocessPool (worker threads): images/s for a stream of pages through the pool at its default size and
+ * at one worker per core, next to single-thread `preprocessImage` in the main thread, measured in the same run.
+ *
  * Run alone: `node --import tsx bench/tiling.ts` (the lead wires it into `npm run bench`).
  */
+import os from 'node:os';
 import sharp from 'sharp';
 import { preprocessImage } from '../src/model/inputs/image-preprocess.ts';
 import { decodeImage } from '../src/model/inputs/image-decode.ts';
 import { normalizeTiles } from '../src/model/inputs/normalize.ts';
+import { defaultPoolSize, PreprocessPool } from '../src/model/inputs/preprocess-pool.ts';
 import { chooseGrid, dynamicPreprocess } from '../src/model/inputs/tiling.ts';
 
 const MAX_TILES = 12;
 const SECONDS_PER_CASE = 2.5;
 
 /** A synthetic page: white, dark text-like strokes, a colour band and a photo-ish gradient block. */
-function documentImage(w: number, h: number, seed: number): Uint8Array {
+export function documentImage(w: number, h: number, seed: number): Uint8Array {
   let s = seed;
   const rand = (): number => {
     s = (s * 1103515245 + 12345) & 0x7fffffff;
@@ -104,6 +109,54 @@ export async function run(): Promise<void> {
       ['normalise', await msPerRun(() => normalizeTiles(tiling.tiles))],
     ] as const;
     console.log(`    stages (ms/image): ${stages.map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
+  }
+  await poolThroughput();
+}
+
+/** Images/s of `count` pages preprocessed one after another in the main thread, or all at once through a pool. */
+async function poolThroughput(): Promise<void> {
+  const w = 1700;
+  const h = 2200;
+  const pages = await Promise.all(
+    [0, 1, 2, 3].map(
+      async (i) =>
+        new Uint8Array(
+          await sharp(documentImage(w, h, 77 + i), { raw: { width: w, height: h, channels: 3 } })
+            .png()
+            .toBuffer(),
+        ),
+    ),
+  );
+  const opts = { maxTiles: MAX_TILES, useThumbnail: true };
+  const cores = os.availableParallelism();
+  const count = Math.max(8, 2 * cores);
+  console.log(
+    `  preprocess pool, ${count} pages ${w}x${h} png (exact, 13 tiles each), ${cores} cores available:`,
+  );
+  await preprocessImage(pages[0], opts); // warm-up
+  let t0 = performance.now();
+  for (let i = 0; i < count; i++) await preprocessImage(pages[i % pages.length], opts);
+  const single = (count * 1000) / (performance.now() - t0);
+  console.log(`    baseline, single thread (main)  : ${single.toFixed(2)} images/s`);
+  const sizes = [...new Set([defaultPoolSize(), cores])];
+  for (const size of sizes) {
+    const pool = new PreprocessPool({ size });
+    try {
+      // Warm-up: starts every worker (tsx registration, module load, JIT) before the clock runs.
+      await Promise.all(
+        Array.from({ length: size }, (_, i) => pool.preprocess(pages[i % pages.length], opts)),
+      );
+      t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: count }, (_, i) => pool.preprocess(pages[i % pages.length], opts)),
+      );
+      const perSec = (count * 1000) / (performance.now() - t0);
+      console.log(
+        `    pool of ${String(size).padEnd(2)} worker(s)           : ${perSec.toFixed(2)} images/s  (${(perSec / single).toFixed(2)}x single thread)`,
+      );
+    } finally {
+      await pool.close();
+    }
   }
 }
 

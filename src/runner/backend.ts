@@ -23,6 +23,12 @@ export interface GenerationRequest {
   readonly minNewTokens: number;
   /** Optional system message override (default: the template's). */
   readonly systemMessage?: string;
+  /**
+   * Model inputs a backend's own `prepare` computed ahead of `generate`, opaque to everyone else: other backends
+   * ignore it, and it is never logged or hashed (`hashRequest` and the prediction record read the fields above).
+   * OnnxBackend keeps each image's `PreprocessedImage` here (tiles, `[tiles, 3, 448, 448]` pixel values).
+   */
+  readonly prepared?: unknown;
 }
 
 export interface GenerationResult {
@@ -53,6 +59,15 @@ export interface Backend {
   readonly info: BackendInfo;
   /** Largest number of requests `generate` takes at once (1 = unbatched). */
   readonly maxBatch: number;
+  /**
+   * Optional: backend-specific work on one request ahead of `generate` (OnnxBackend: decode, tile and normalise
+   * its images on worker threads), returning the request to pass to `generate` instead (usually the same with
+   * `prepared` set). The runner calls it in its bounded preparation stage, so this work for the next samples
+   * overlaps the model's work on the current batch. `generate` must give the same results for a request whether
+   * or not it went through `prepare`. It should not reject for a problem of the request itself (leave that to
+   * `generate`, which reports it as the result's `error`); a rejection fails the sample as an input error.
+   */
+  prepare?(request: GenerationRequest): Promise<GenerationRequest>;
   /** Generate for a batch; results in request order. A failing request yields a result with `error`. */
   generate(requests: readonly GenerationRequest[]): Promise<GenerationResult[]>;
   close(): Promise<void>;

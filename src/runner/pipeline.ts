@@ -4,7 +4,8 @@
  * prediction log as each completes. A single bound on samples in flight (reading → preparing → queued → in the
  * model → scoring) is the back-pressure: the reader stops pulling rows while the window is full, so memory holds
  * at most `window` prepared requests, and the window is larger than what the model takes at once, so the model
- * never waits on preprocessing that could have run ahead.
+ * never waits on preprocessing that could have run ahead. Preparing includes the backend's optional `prepare`
+ * (the ONNX backend decodes and tiles images there, on worker threads).
  */
 import { writeThumbnail } from '../report/thumbnails.ts';
 import pLimit from 'p-limit';
@@ -113,7 +114,12 @@ export async function runTaskPipeline(opts: TaskPipelineOptions): Promise<TaskPi
     let prepared: PreparedRequest;
     preparing++;
     try {
-      prepared = await prepLimit(() => prepareRequest(task, sample, opts.deps));
+      prepared = await prepLimit(async () => {
+        const p = await prepareRequest(task, sample, opts.deps);
+        // The backend's own preparation (ONNX: image preprocessing on worker threads) runs here, in the bounded
+        // stage ahead of the model; the prompt hash was taken above, from the request's own fields.
+        return backend.prepare ? { ...p, request: await backend.prepare(p.request) } : p;
+      });
     } catch (err) {
       preparing--;
       dispatcher.poke();

@@ -3,10 +3,20 @@
  * images are preprocessed as InternVL's `load_image` (its own tile cap, thumbnail flag), then up to `maxBatch`
  * requests share prefill and decode steps. A request that fails (bad image, prompt/image mismatch) gets `error`;
  * the others still run.
+ *
+ * Preprocessing (150-300 ms of synchronous JS for a document page in `exact` mode) happens in `prepare`, on a
+ * PreprocessPool of worker threads, when the runner calls it (its preparation stage, ahead of the model); a request
+ * that did not go through `prepare` is preprocessed in-process inside `generate`, as before. Both give identical
+ * pixel values, since both run the same `preprocessImage`.
  */
 import type { Backend, BackendInfo, GenerationRequest, GenerationResult } from '../backend.ts';
 import { VARIANTS, type Variant } from '../../model/graph/build.ts';
-import { preprocessImage, type PreprocessedImage } from '../../model/inputs/image-preprocess.ts';
+import {
+  preprocessImage,
+  type PreprocessedImage,
+  type PreprocessOptions,
+} from '../../model/inputs/image-preprocess.ts';
+import { PreprocessPool, PreprocessPoolError } from '../../model/inputs/preprocess-pool.ts';
 import { InternVLEngine, type ChatRequest, type EngineLoadOptions } from '../../model/engine/engine.ts';
 import { ENGINE_DEVICES, type EngineDevice } from '../../model/engine/sessions.ts';
 
@@ -19,6 +29,16 @@ export interface OnnxBackendOptions extends Omit<EngineLoadOptions, 'variant' | 
   readonly maxBatch?: number;
   /** Image resampling: 'exact' (Pillow-identical, default) or 'fast' (sharp). */
   readonly resize?: 'exact' | 'fast';
+  /**
+   * Worker threads preprocessing images in `prepare` (default `defaultPoolSize()`); 0 = none: `prepare` does
+   * nothing and `generate` preprocesses in-process.
+   */
+  readonly preprocessWorkers?: number;
+}
+
+/** What `prepare` attaches to a request (`GenerationRequest.prepared`): each image preprocessed, in order. */
+class PreparedImages {
+  constructor(readonly images: readonly PreprocessedImage[]) {}
 }
 
 function errorText(err: unknown): string {
@@ -28,15 +48,25 @@ function errorText(err: unknown): string {
 export class OnnxBackend implements Backend {
   readonly info: BackendInfo;
   readonly maxBatch: number;
+  /** Runs `prepare`'s preprocessing; its workers start on first use. */
+  readonly preprocessPool: PreprocessPool;
+  private warnedPool = false;
 
   constructor(
     readonly engine: InternVLEngine,
-    private readonly options: { maxBatch?: number; resize?: 'exact' | 'fast' } = {},
+    private readonly options: {
+      maxBatch?: number;
+      resize?: 'exact' | 'fast';
+      preprocessWorkers?: number;
+    } = {},
   ) {
     const maxBatch = options.maxBatch ?? 1;
     if (!Number.isInteger(maxBatch) || maxBatch < 1)
       throw new Error(`maxBatch must be a positive integer, got ${maxBatch}`);
     this.maxBatch = maxBatch;
+    this.preprocessPool = new PreprocessPool(
+      options.preprocessWorkers !== undefined ? { size: options.preprocessWorkers } : {},
+    );
     const e = engine.info;
     this.info = {
       name: 'onnx',
@@ -49,6 +79,7 @@ export class OnnxBackend implements Backend {
         threads: e.threads ?? null,
         maxBatch,
         quant: e.built.quant,
+        preprocessWorkers: this.preprocessPool.size,
       },
     };
   }
@@ -62,7 +93,7 @@ export class OnnxBackend implements Backend {
     if (!(ENGINE_DEVICES as readonly string[]).includes(device)) {
       throw new Error(`unknown device '${device}' (expected ${ENGINE_DEVICES.join(', ')})`);
     }
-    const { maxBatch, resize, ...rest } = options;
+    const { maxBatch, resize, preprocessWorkers, ...rest } = options;
     const engine = await InternVLEngine.load(model, {
       ...rest,
       variant: variant as Variant,
@@ -71,7 +102,38 @@ export class OnnxBackend implements Backend {
     return new OnnxBackend(engine, {
       ...(maxBatch !== undefined ? { maxBatch } : {}),
       ...(resize ? { resize } : {}),
+      ...(preprocessWorkers !== undefined ? { preprocessWorkers } : {}),
     });
+  }
+
+  /**
+   * Preprocesses the request's images on the pool and attaches them. Never rejects: when an image fails (or the
+   * pool does), the request comes back as it was, and `generate` preprocesses it in-process and reports the
+   * failure exactly as it would have without `prepare`.
+   */
+  async prepare(request: GenerationRequest): Promise<GenerationRequest> {
+    // Size 0: nothing to gain ahead of time; `generate` preprocesses in-process, as without `prepare`.
+    if (this.preprocessPool.size === 0) return request;
+    if (request.images.length === 0 || request.maxTiles.length !== request.images.length) return request;
+    try {
+      const images = await Promise.all(
+        request.images.map((bytes, i) =>
+          this.preprocessPool.preprocess(
+            bytes,
+            this.preprocessOptions(request, i),
+            `request ${request.id}: image ${i + 1}`,
+          ),
+        ),
+      );
+      return { ...request, prepared: new PreparedImages(images) };
+    } catch (err) {
+      // A bad image is `generate`'s to report; a broken pool is worth one warning (everything still works).
+      if (err instanceof PreprocessPoolError && !this.warnedPool) {
+        this.warnedPool = true;
+        process.emitWarning(`${err.message}; preprocessing in-process instead`, 'PreprocessPoolWarning');
+      }
+      return request;
+    }
   }
 
   async generate(requests: readonly GenerationRequest[]): Promise<GenerationResult[]> {
@@ -132,16 +194,14 @@ export class OnnxBackend implements Backend {
         `request ${req.id}: ${req.images.length} images but ${req.maxTiles.length} maxTiles entries`,
       );
     }
-    const images: PreprocessedImage[] = [];
-    for (let i = 0; i < req.images.length; i++) {
+    const prepared = req.prepared;
+    const images: PreprocessedImage[] =
+      prepared instanceof PreparedImages && prepared.images.length === req.images.length
+        ? [...prepared.images]
+        : [];
+    for (let i = images.length; i < req.images.length; i++) {
       try {
-        images.push(
-          await preprocessImage(req.images[i], {
-            maxTiles: req.maxTiles[i],
-            useThumbnail: req.useThumbnail,
-            ...(this.options.resize ? { resize: this.options.resize } : {}),
-          }),
-        );
+        images.push(await preprocessImage(req.images[i], this.preprocessOptions(req, i)));
       } catch (err) {
         throw new Error(`request ${req.id}: image ${i + 1}: ${errorText(err)}`);
       }
@@ -151,6 +211,14 @@ export class OnnxBackend implements Backend {
       ...(images.length > 0 ? { images } : {}),
       ...(req.systemMessage !== undefined ? { systemMessage: req.systemMessage } : {}),
       generation: { maxNewTokens: req.maxNewTokens, minNewTokens: req.minNewTokens },
+    };
+  }
+
+  private preprocessOptions(req: GenerationRequest, i: number): PreprocessOptions {
+    return {
+      maxTiles: req.maxTiles[i],
+      useThumbnail: req.useThumbnail,
+      ...(this.options.resize ? { resize: this.options.resize } : {}),
     };
   }
 
@@ -185,6 +253,7 @@ export class OnnxBackend implements Backend {
   }
 
   async close(): Promise<void> {
+    await this.preprocessPool.close();
     await this.engine.close();
   }
 }

@@ -1,0 +1,257 @@
+/**
+ * `preprocessImage` on worker threads. The exact path (Pillow-identical decode, fixed-point bicubic resize, tiling,
+ * normalisation) is 150-300 ms of synchronous JavaScript for a 1700x2200 page: on the main thread it runs serially
+ * with the model and blocks the event loop (HTTP serving, progress). The pool runs it in `size` workers instead;
+ * results are the same objects `preprocessImage` returns, with their buffers transferred back, not copied (only a
+ * buffer V8 will not detach, such as sharp's output in `fast` mode's thumbnail, is copied).
+ *
+ * Jobs are posted to workers ahead of time (up to `depth` each, to the least loaded), not one at a time as workers
+ * free up, because the main thread cannot hand out work while it is blocked: onnxruntime-node's CPU `run` is
+ * synchronous on the main thread (the event loop stalls for the whole batch), and a worker that finished its only
+ * job would sit idle for the rest of that model call.
+ *
+ * Workers start lazily (a job that finds every started worker busy spawns one, up to `size`) and are unref'd while
+ * idle, so a pool that is never closed does not keep the process alive; `close()` terminates them and rejects what
+ * was still waiting. Size 0 runs `preprocessImage` in-process (same results, same error messages).
+ */
+import os from 'node:os';
+import { parentPort, Worker } from 'node:worker_threads';
+import { preprocessImage, type PreprocessOptions, type PreprocessedImage } from './image-preprocess.ts';
+
+/** Worker entry: registers tsx for the worker thread, then calls `serveWorker` below. */
+const WORKER_URL = new URL('./preprocess-pool-worker.mjs', import.meta.url);
+
+export interface PreprocessPoolOptions {
+  /** Worker threads; 0 = preprocess in-process. Default: `defaultPoolSize()`. */
+  readonly size?: number;
+  /** Jobs posted ahead to each worker (default 4); more wait in the pool's own queue. */
+  readonly depth?: number;
+}
+
+/** One core is left to the main thread (model, I/O): `max(1, availableParallelism - 1)`. */
+export function defaultPoolSize(): number {
+  return Math.max(1, os.availableParallelism() - 1);
+}
+
+/** The image itself could not be preprocessed (bad bytes, too large, bad options): the message names it. */
+export class ImagePreprocessError extends Error {
+  override readonly name = 'ImagePreprocessError';
+  constructor(
+    message: string,
+    /** Name of the original error (e.g. `DecompressionBombError`). */
+    readonly causeName: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The pool could not run the job (closed, worker crashed or failed to start); the image may be fine. */
+export class PreprocessPoolError extends Error {
+  override readonly name = 'PreprocessPoolError';
+}
+
+/**
+ * The parent's Node flags minus those that only make sense for a main entry: a worker inherits `process.execArgv`,
+ * and `--input-type` (from `node --input-type=module -e ...`) makes the worker entry fail to load.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--input-type') i++;
+    else if (!argv[i].startsWith('--input-type=')) out.push(argv[i]);
+  }
+  return out;
+}
+
+interface JobMessage {
+  readonly id: number;
+  readonly bytes: Uint8Array;
+  readonly opts: PreprocessOptions;
+}
+
+type ReplyMessage =
+  | { readonly id: number; readonly ok: true; readonly image: PreprocessedImage }
+  | { readonly id: number; readonly ok: false; readonly name: string; readonly message: string };
+
+interface Job {
+  readonly id: number;
+  readonly bytes: Uint8Array;
+  readonly opts: PreprocessOptions;
+  readonly label: string | undefined;
+  resolve(image: PreprocessedImage): void;
+  reject(err: Error): void;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  /** Jobs posted to this worker and not answered yet, by id. */
+  readonly jobs: Map<number, Job>;
+}
+
+function named(label: string | undefined, message: string): string {
+  return label ? `${label}: ${message}` : message;
+}
+
+export class PreprocessPool {
+  readonly size: number;
+  readonly depth: number;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 0;
+  private closed = false;
+
+  constructor(opts: PreprocessPoolOptions = {}) {
+    const size = opts.size ?? defaultPoolSize();
+    if (!Number.isInteger(size) || size < 0)
+      throw new Error(`preprocess pool size must be an integer >= 0, got ${size}`);
+    this.size = size;
+    const depth = opts.depth ?? 4;
+    if (!Number.isInteger(depth) || depth < 1)
+      throw new Error(`preprocess pool depth must be an integer >= 1, got ${depth}`);
+    this.depth = depth;
+  }
+
+  /** Worker threads started so far (they start on demand). */
+  get workers(): number {
+    return this.slots.length;
+  }
+
+  /**
+   * `preprocessImage(bytes, opts)` on a worker. `label` (e.g. the image's file or `request 7: image 2`) prefixes
+   * error messages. `bytes` is copied to the worker, never transferred: the caller keeps it.
+   */
+  preprocess(bytes: Uint8Array, opts: PreprocessOptions, label?: string): Promise<PreprocessedImage> {
+    if (this.closed)
+      return Promise.reject(new PreprocessPoolError(named(label, 'preprocess pool is closed')));
+    if (this.size === 0) return this.inProcess(bytes, opts, label);
+    return new Promise<PreprocessedImage>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, bytes, opts, label, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Terminates the workers; jobs not finished yet are rejected with PreprocessPoolError. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const job of this.queue.splice(0))
+      job.reject(new PreprocessPoolError(named(job.label, 'preprocess pool closed')));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private async inProcess(
+    bytes: Uint8Array,
+    opts: PreprocessOptions,
+    label: string | undefined,
+  ): Promise<PreprocessedImage> {
+    try {
+      return await preprocessImage(bytes, opts);
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      throw new ImagePreprocessError(named(label, e.message), e.name);
+    }
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && !this.closed) {
+      let slot: Slot | undefined;
+      for (const s of this.slots) if (!slot || s.jobs.size < slot.jobs.size) slot = s;
+      if ((!slot || slot.jobs.size > 0) && this.slots.length < this.size) slot = this.spawn();
+      if (!slot || slot.jobs.size >= this.depth) return;
+      const job = this.queue.shift() as Job;
+      slot.jobs.set(job.id, job);
+      // Busy workers keep the process alive (someone awaits their result); idle ones do not.
+      slot.worker.ref();
+      const msg: JobMessage = { id: job.id, bytes: job.bytes, opts: job.opts };
+      slot.worker.postMessage(msg);
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(WORKER_URL, { execArgv: workerExecArgv() });
+    const slot: Slot = { worker, jobs: new Map() };
+    worker.unref();
+    worker.on('message', (reply: ReplyMessage) => {
+      const job = slot.jobs.get(reply.id);
+      if (!job) return;
+      slot.jobs.delete(reply.id);
+      if (slot.jobs.size === 0) worker.unref();
+      if (reply.ok) job.resolve(reply.image);
+      else job.reject(new ImagePreprocessError(named(job.label, reply.message), reply.name));
+      this.pump();
+    });
+    // An uncaught error or an exit ends this worker: its jobs fail (the pool, not the image, is at fault) and a
+    // fresh worker takes the next ones.
+    const retire = (why: string): void => {
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      for (const job of slot.jobs.values()) job.reject(new PreprocessPoolError(named(job.label, why)));
+      slot.jobs.clear();
+      this.pump();
+    };
+    worker.on('error', (err) => {
+      retire(`preprocess worker failed: ${err.message}`);
+      void worker.terminate();
+    });
+    worker.on('exit', (code) =>
+      retire(this.closed ? 'preprocess pool closed' : `preprocess worker exited with code ${code}`),
+    );
+    this.slots.push(slot);
+    return slot;
+  }
+}
+
+/**
+ * The buffers of `image` to transfer. Only a view that owns its whole ArrayBuffer is transferred (a view into a
+ * larger or shared buffer, such as a pooled Node Buffer, is copied into its own first), each buffer once.
+ */
+function transferable(image: PreprocessedImage): { image: PreprocessedImage; transfer: ArrayBuffer[] } {
+  const transfer: ArrayBuffer[] = [];
+  const own = <T extends Float32Array | Uint8Array>(v: T, copy: (v: T) => T): T => {
+    const b = v.buffer;
+    if (
+      b instanceof ArrayBuffer &&
+      v.byteOffset === 0 &&
+      v.byteLength === b.byteLength &&
+      !transfer.includes(b)
+    ) {
+      transfer.push(b);
+      return v;
+    }
+    const c = copy(v);
+    transfer.push(c.buffer as ArrayBuffer);
+    return c;
+  };
+  return {
+    image: {
+      ...image,
+      pixelValues: own(image.pixelValues, (v) => new Float32Array(v)),
+      tileRgb: image.tileRgb.map((t) => own(t, (v) => new Uint8Array(v))),
+    },
+    transfer,
+  };
+}
+
+/** The worker side: answers each JobMessage with a ReplyMessage. Called by ./preprocess-pool-worker.mjs only. */
+export function serveWorker(): void {
+  const port = parentPort;
+  if (!port) throw new Error('serveWorker() must run in a worker thread');
+  port.on('message', (job: JobMessage) => {
+    preprocessImage(job.bytes, job.opts).then(
+      (result) => {
+        const { image, transfer } = transferable(result);
+        try {
+          port.postMessage({ id: job.id, ok: true, image } satisfies ReplyMessage, transfer);
+        } catch {
+          // A buffer V8 refuses to detach (e.g. one owned by a native addon): send copies instead.
+          port.postMessage({ id: job.id, ok: true, image } satisfies ReplyMessage);
+        }
+      },
+      (err: unknown) => {
+        const e = err instanceof Error ? err : new Error(String(err));
+        port.postMessage({ id: job.id, ok: false, name: e.name, message: e.message } satisfies ReplyMessage);
+      },
+    );
+  });
+}
