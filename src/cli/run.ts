@@ -24,6 +24,7 @@ export interface RunArgs {
   device?: string;
   concurrency?: number;
   'batch-size'?: number;
+  'preprocess-workers'?: number;
   limit?: string;
   shard?: string;
   'data-root'?: string;
@@ -84,6 +85,10 @@ export function runOptions<T>(y: Argv<T>) {
     .option('request-timeout', { type: 'number', describe: 'openai: seconds per attempt (default 300)' })
     .option('retries', { type: 'number', describe: 'openai: retries on 429/5xx/timeouts (default 4)' })
     .option('device', { type: 'string', describe: 'onnx: cpu | cuda | webgpu' })
+    .option('preprocess-workers', {
+      type: 'number',
+      describe: 'onnx: image preprocessing worker threads (default: cores - 1; 0 = main thread)',
+    })
     .option('concurrency', { type: 'number', describe: 'Backend calls in flight (default 1; openai 8)' })
     .option('batch-size', {
       type: 'number',
@@ -151,6 +156,7 @@ export function runOptionsFromArgs(argv: RunArgs): RunOptions {
     device: argv.device,
     concurrency,
     batchSize: argv['batch-size'],
+    preprocessWorkers: argv['preprocess-workers'],
     limit: argv.limit !== undefined ? parseLimit(argv.limit) : undefined,
     shard: argv.shard,
     dataRoot: argv['data-root'],

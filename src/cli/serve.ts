@@ -20,6 +20,7 @@ interface ServeArgs {
   variant?: string;
   device?: string;
   'batch-size'?: number;
+  'preprocess-workers'?: number;
   quiet: boolean;
 }
 
@@ -63,6 +64,10 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option('variant', { type: 'string', describe: 'fp32 | fp16 | int8 | int4' })
       .option('device', { type: 'string', describe: 'cpu | cuda | webgpu' })
       .option('batch-size', { type: 'number', describe: 'Requests batched per generation (default 1)' })
+      .option('preprocess-workers', {
+        type: 'number',
+        describe: 'Image preprocessing worker threads (default: cores - 1; 0 = main thread)',
+      })
       .option('quiet', { type: 'boolean', default: false, describe: 'No request log' }),
   handler: async (argv) => {
     let apiKey: string | undefined;
@@ -80,6 +85,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       variant: argv.variant,
       device: argv.device,
       batchSize: argv['batch-size'],
+      preprocessWorkers: argv['preprocess-workers'],
     });
     const modelName = argv['served-model-name'] ?? path.basename(path.resolve(argv.model));
     const server = await startServer({

@@ -8,6 +8,7 @@
  * (the ONNX backend decodes and tiles images there, on worker threads).
  */
 import { writeThumbnail } from '../report/thumbnails.ts';
+import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
 import { isSampleError, type Sample, type SampleOrError } from '../datasets/sample.ts';
 import type { TaskConfig } from '../datasets/task.ts';
@@ -78,7 +79,9 @@ export interface TaskPipelineStats {
 export async function runTaskPipeline(opts: TaskPipelineOptions): Promise<TaskPipelineStats> {
   const { task, backend, log, scorer } = opts;
   const modelWidth = Math.max(1, backend.maxBatch) * opts.concurrency;
-  const prepConcurrency = opts.prepConcurrency ?? Math.max(4, modelWidth);
+  // A backend that prepares (e.g. preprocessing on a worker pool) can use one preparation slot per core.
+  const prepConcurrency =
+    opts.prepConcurrency ?? Math.max(4, modelWidth, backend.prepare ? availableParallelism() : 0);
   const window = opts.window ?? 2 * modelWidth + prepConcurrency;
   const prepLimit = pLimit(prepConcurrency);
   // Samples read but not yet handed to the model: while there are any, a partial batch waits for them.

@@ -87,6 +87,8 @@ export interface RunOptions {
   deps?: RunDeps;
   backendInstance?: Backend;
   echoDelayMs?: number;
+  /** onnx: image preprocessing worker threads (default: cores - 1; 0 = on the main thread). */
+  preprocessWorkers?: number;
 }
 
 export class RunInterruptedError extends Error {
@@ -293,6 +295,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunSummary> {
         timeoutMs: options.requestTimeoutMs,
         retries: options.retries,
         echoDelayMs: options.echoDelayMs,
+        preprocessWorkers: options.preprocessWorkers,
       }));
   } catch (err) {
     manifest.status = 'failed';

@@ -413,7 +413,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       );
     }
     const id = `chatcmpl-${randomUUID()}`;
-    const result: GenerationResult = await dispatcher.submit({ ...parsed.request, id, images: bytes });
+    // Preprocess (on the backend's worker pool, when it has one) before queueing, so images are tiled while the
+    // model works on earlier requests and the event loop stays free to answer /health and new requests.
+    let request: GenerationRequest = { ...parsed.request, id, images: bytes };
+    if (opts.backend.prepare) request = await opts.backend.prepare(request);
+    const result: GenerationResult = await dispatcher.submit(request);
     if (result.error !== undefined) {
       throw new HttpError(500, `generation failed: ${result.error}`, 'server_error', 'generation_failed');
     }

@@ -432,3 +432,37 @@ async function plainServer(handler: http.RequestListener): Promise<{ url: string
       }),
   };
 }
+
+describe('serve with a preparing backend', () => {
+  it('calls prepare before queueing and hands its request to generate', async () => {
+    const seen: unknown[] = [];
+    const backend = new FakeBackend();
+    const preparing = Object.assign(backend, {
+      prepare: async (r: GenerationRequest): Promise<GenerationRequest> => ({ ...r, prepared: 'tiled' }),
+      generate: async (reqs: readonly GenerationRequest[]) => {
+        seen.push(...reqs.map((r) => r.prepared));
+        return FakeBackend.prototype.generate.call(backend, reqs);
+      },
+    });
+    const s = await startServer({ backend: preparing, modelName: 'tiny', port: 0 });
+    try {
+      const r = await post(s.url, {
+        model: 'tiny',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'image_url', image_url: { url: dataUrl } },
+              { type: 'text', text: 'answer:yes' },
+            ],
+          },
+        ],
+      });
+      expect(r.status).toBe(200);
+      expect(r.json.choices[0].message.content).toBe('yes');
+      expect(seen).toEqual(['tiled']);
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -23,6 +23,8 @@ export interface BackendOptions {
   readonly timeoutMs?: number;
   readonly retries?: number;
   readonly echoDelayMs?: number;
+  /** onnx: image preprocessing worker threads (default: cores - 1; 0 = on the main thread). */
+  readonly preprocessWorkers?: number;
 }
 
 export async function createBackend(opts: BackendOptions): Promise<Backend> {

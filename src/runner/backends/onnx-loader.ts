@@ -11,5 +11,6 @@ export async function createOnnxBackend(opts: BackendOptions): Promise<Backend> 
     ...(opts.variant !== undefined ? { variant: opts.variant } : {}),
     ...(opts.device !== undefined ? { device: opts.device } : {}),
     ...(opts.batchSize !== undefined ? { maxBatch: opts.batchSize } : {}),
+    ...(opts.preprocessWorkers !== undefined ? { preprocessWorkers: opts.preprocessWorkers } : {}),
   });
 }
