@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { cachedCommit, hubEnv, redact, snapshotDir } from '../../datasets/hub.ts';
 import { isBuiltModelDir } from './built-model.ts';
 
 export type ModelSource =
@@ -42,27 +43,48 @@ export interface HubOptions {
   readonly fetch?: typeof fetch;
 }
 
-/** Downloads (or finds in the cache) a hub snapshot; returns its folder inside the HF cache. */
+/**
+ * Downloads (or finds in the cache) a hub snapshot; returns its folder inside the HF cache. The cache, endpoint,
+ * token and offline mode come from the same environment the dataset downloads read (`hubEnv`: HF_HUB_CACHE /
+ * HF_HOME, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE). Offline, only a cached snapshot is used; nothing is fetched.
+ */
 export async function downloadFromHub(
   repo: string,
   revision: string | undefined,
   options: HubOptions = {},
 ): Promise<string> {
+  const env = hubEnv();
+  const cacheDir = options.cacheDir ?? env.cacheDir;
+  const name = `${repo}${revision ? `@${revision}` : ''}`;
+  if (env.offline) {
+    const r = { repo, type: 'model' as const, ...(revision ? { revision } : {}) };
+    const local = { ...env, cacheDir };
+    const commit = await cachedCommit(local, r);
+    const dir = commit ? snapshotDir(local, r, commit) : undefined;
+    if (!dir || !fs.existsSync(path.join(dir, 'config.json'))) {
+      throw new Error(
+        `HF_HUB_OFFLINE is set and ${name} is not in the Hugging Face cache (${cacheDir}); ` +
+          'run once with network access, or pass a local checkpoint folder to --model',
+      );
+    }
+    return dir;
+  }
   const { snapshotDownload } = await import('@huggingface/hub');
-  const hubUrl = options.hubUrl ?? process.env.HF_ENDPOINT;
-  const accessToken = options.accessToken ?? process.env.HF_TOKEN;
+  const hubUrl = options.hubUrl ?? (process.env.HF_ENDPOINT ? env.endpoint : undefined);
+  const accessToken = options.accessToken ?? env.token;
   try {
     return await snapshotDownload({
       repo: { type: 'model', name: repo },
       ...(revision ? { revision } : {}),
       ...(hubUrl ? { hubUrl } : {}),
       ...(accessToken ? { accessToken } : {}),
-      ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+      cacheDir,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
   } catch (err) {
+    // The token never reaches a message, a log or a manifest.
     throw new Error(
-      `cannot download ${repo}${revision ? `@${revision}` : ''} from the Hugging Face hub: ${(err as Error).message}`,
+      `cannot download ${name} from the Hugging Face hub: ${redact((err as Error).message, accessToken)}`,
     );
   }
 }

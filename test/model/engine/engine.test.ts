@@ -359,6 +359,27 @@ describe('model source', () => {
     } finally {
       await hub.close();
     }
+    // Offline (hub closed): the cached snapshot is used and nothing is fetched; an uncached repo is a clear error.
+    const offline = process.env.HF_HUB_OFFLINE;
+    process.env.HF_HUB_OFFLINE = '1';
+    try {
+      const failingFetch: typeof fetch = async () => {
+        throw new Error('network used while offline');
+      };
+      const cached = await InternVLEngine.load(repo, {
+        cacheDir: path.join(root, 'cache'),
+        threads: 1,
+        hub: { cacheDir: hfCache, fetch: failingFetch },
+      });
+      expect(cached.info.checkpointHash).toBe(engine.info.checkpointHash);
+      await cached.close();
+      await expect(
+        InternVLEngine.load('tiny-org/not-cached', { hub: { cacheDir: hfCache, fetch: failingFetch } }),
+      ).rejects.toThrow(/HF_HUB_OFFLINE is set and tiny-org\/not-cached is not in the Hugging Face cache/);
+    } finally {
+      if (offline === undefined) delete process.env.HF_HUB_OFFLINE;
+      else process.env.HF_HUB_OFFLINE = offline;
+    }
   });
 
   it('names the folder when --model is neither a model nor a repo id', async () => {
