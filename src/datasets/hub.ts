@@ -540,7 +540,8 @@ export async function resolveTaskRoot(
   const hub = task.source.hub;
   if (!hub) {
     throw new Error(
-      `task ${task.name}: its data is not on the hub; pass --root DIR (the folder that holds ${task.source.path})`,
+      `task ${task.name}: its data is not on the hub; give the folder that holds ${task.source.path}: ` +
+        '--data-root DIR for run, --root DIR for datasets',
     );
   }
   const commit = await cachedCommit(env, hub);
@@ -548,7 +549,7 @@ export async function resolveTaskRoot(
   if (!dir || !(await exists(dir))) {
     throw new Error(
       `task ${task.name}: ${hub.repo} is not in the cache ${repoCacheDir(env, hub)}; ` +
-        `run \`internvl-eval datasets fetch ${task.name}\` (or pass --root DIR)`,
+        `run \`internvl-eval datasets fetch ${task.name}\` (or give a local copy: --data-root DIR for run, --root DIR for datasets)`,
     );
   }
   return dir;
