@@ -289,7 +289,9 @@ describe('fetchTask / resolveTaskRoot / verifyTask', () => {
     await expect(fetchTask(local, { env: await env0() })).rejects.toThrow(
       /has no hub source.*--root DIR.*https:\/\/example\/X\.tsv/,
     );
-    await expect(resolveTaskRoot(local, {})).rejects.toThrow(/--data-root DIR for run, --root DIR for datasets/);
+    await expect(resolveTaskRoot(local, {})).rejects.toThrow(
+      /--data-root DIR for run, --root DIR for datasets/,
+    );
   });
 
   it('verify checks a local TSV against its VLMEvalKit md5', async () => {
