@@ -35,6 +35,12 @@ export interface RunArgs {
   quiet: boolean;
   progress: string;
   report: boolean;
+  'judge-endpoint'?: string;
+  'judge-model'?: string;
+  'judge-api-key-env'?: string;
+  'judge-concurrency'?: number;
+  'judge-timeout'?: number;
+  'judge-retries'?: number;
 }
 
 /** The flags `run` and `sweep` share. */
@@ -129,6 +135,22 @@ export function runOptions<T>(y: Argv<T>) {
       type: 'boolean',
       default: true,
       describe: 'Write the report after scoring (--no-report to skip)',
+    })
+    .option('judge-endpoint', {
+      type: 'string',
+      describe:
+        'Optional local GPT judge (OpenAI-compatible URL) for MM-Vet / MathVista; labelled, never the official score',
+    })
+    .option('judge-model', { type: 'string', describe: 'Judge model name (with --judge-endpoint)' })
+    .option('judge-api-key-env', {
+      type: 'string',
+      describe: "Environment variable holding the judge's API key (the key is never written)",
+    })
+    .option('judge-concurrency', { type: 'number', describe: 'Judge requests in flight (default 4)' })
+    .option('judge-timeout', { type: 'number', describe: 'Judge: seconds per attempt (default 60)' })
+    .option('judge-retries', {
+      type: 'number',
+      describe: 'Judge: HTTP retries per try on 429/5xx/timeouts (default 2)',
     });
 }
 
@@ -166,6 +188,12 @@ export function runOptionsFromArgs(argv: RunArgs): RunOptions {
     retryErrors: argv['retry-errors'],
     progress: argv.quiet ? 'none' : (argv.progress as 'auto'),
     report: argv.report,
+    judgeEndpoint: argv['judge-endpoint'],
+    judgeModel: argv['judge-model'],
+    judgeApiKeyEnv: argv['judge-api-key-env'],
+    judgeConcurrency: argv['judge-concurrency'],
+    judgeTimeoutMs: argv['judge-timeout'] !== undefined ? argv['judge-timeout'] * 1000 : undefined,
+    judgeRetries: argv['judge-retries'],
     commandLine: process.argv.slice(1),
   };
 }
@@ -189,8 +217,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (!argv.quiet) {
       for (const t of summary.tasks) {
         const a = t.score.aggregate;
+        const judged = t.score.judge ? ` (judge: ${t.score.judge.model}; official score is external)` : '';
         const value = a
-          ? `${a.metric} ${a.score.toFixed(2)} ${a.unit} (n=${a.n})`
+          ? `${a.metric} ${a.score.toFixed(2)} ${a.unit} (n=${a.n})${judged}`
           : `${t.score.metric}: scored externally`;
         process.stdout.write(
           `${t.task}: ${value}, errors ${t.score.errors}, ${t.score.samplesPerSec.toFixed(2)} samples/s\n`,

@@ -90,9 +90,12 @@ function tableHtml(rows: SummaryRow[]): string {
     .map((r) => {
       const d = r.unit === '/1000' ? 0 : 1;
       // External: scored by a server or GPT judge; the runner writes the submission to submissions/TASK.json|xlsx.
-      const ours = r.external
-        ? `<span title="${escapeHtml(`${r.external} Submission file: submissions/${r.task}.json or .xlsx`)}">external</span>`
-        : fmt(r.score, d);
+      // Judged by the optional local judge: its score, labelled with the judge model, never a bare number.
+      const ours = r.judge
+        ? `<span class="judged" title="${escapeHtml(`Scored locally by the judge ${r.judge.model} at ${r.judge.endpoint}; not the official number (${r.external ?? 'external'})`)}">${fmt(r.score, d)} (judge: ${escapeHtml(r.judge.model)})</span>`
+        : r.external
+          ? `<span title="${escapeHtml(`${r.external} Submission file: submissions/${r.task}.json or .xlsx`)}">external</span>`
+          : fmt(r.score, d);
       const ci = r.ci95 ? `[${fmt(r.ci95[0], d)}, ${fmt(r.ci95[1], d)}]` : '–';
       const delta = r.delta === null ? '–' : `${r.delta >= 0 ? '+' : ''}${r.delta.toFixed(d)}`;
       const cls = r.delta === null ? '' : r.delta < 0 ? ' class="neg"' : ' class="pos"';

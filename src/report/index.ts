@@ -47,7 +47,8 @@ export function scoreCharts(summary: RunSummary) {
       height: 420,
       config: barChartConfig({
         title: `${summary.run}: ours vs card, 95% CI (${UNIT_LABEL[unit] ?? unit})`,
-        labels: rows.map((r) => r.title),
+        // A judged score is never shown as if it were the official number.
+        labels: rows.map((r) => (r.judge ? `${r.title} (judge: ${r.judge.model})` : r.title)),
         series: [
           {
             label: 'ours',

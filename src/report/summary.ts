@@ -24,6 +24,11 @@ export interface SummaryRow {
   samplesPerSec: number | null;
   /** Set when the official score is external (server or GPT judge): predictions written, score not computed. */
   external: string | null;
+  /**
+   * Set when an external task was scored by the optional local judge (`run --judge-endpoint`): `score` / `ci95`
+   * are that judge's, never the official number, and the tables label them with the judge model.
+   */
+  judge?: { model: string; endpoint: string } | null;
   /** For combined rows: the member tasks. */
   combinedFrom?: string[];
   breakdown: Record<string, number>;
@@ -50,7 +55,10 @@ export function unitScale(unit: string): number {
 
 function rowFromTask(s: TaskScore): SummaryRow {
   const external = s.external ? s.external.reason : null;
-  const score = external || !s.aggregate ? null : s.aggregate.score;
+  // An external task keeps its aggregate only when the local judge produced it (labelled as such).
+  const judge = s.external && s.judge && s.aggregate ? s.judge : null;
+  const local = !external || judge !== null;
+  const score = !local || !s.aggregate ? null : s.aggregate.score;
   const ok = (v: number) => (Number.isFinite(v) ? v : null);
   return {
     task: s.task,
@@ -59,7 +67,7 @@ function rowFromTask(s: TaskScore): SummaryRow {
     metric: s.metric,
     unit: s.aggregate?.unit ?? '',
     score: score !== null && Number.isFinite(score) ? score : null,
-    ci95: external || !s.aggregate || !s.aggregate.ci95.every(Number.isFinite) ? null : s.aggregate.ci95,
+    ci95: !local || !s.aggregate || !s.aggregate.ci95.every(Number.isFinite) ? null : s.aggregate.ci95,
     card: s.card ?? null,
     delta: score !== null && s.card !== undefined && Number.isFinite(score) ? score - s.card : null,
     n: s.n,
@@ -69,6 +77,7 @@ function rowFromTask(s: TaskScore): SummaryRow {
     latencyMsMean: ok(s.latencyMsMean),
     samplesPerSec: ok(s.samplesPerSec),
     external,
+    judge,
     breakdown: { ...(s.aggregate?.breakdown ?? {}) },
   };
 }
@@ -122,6 +131,7 @@ async function combinedRow(
       ? n / members.reduce((a, m) => a + m.wallSeconds, 0)
       : null,
     external: null,
+    judge: null,
     combinedFrom: members.map((m) => m.task),
     breakdown: Object.fromEntries(members.map((m) => [m.task, m.aggregate?.score ?? NaN])),
   };

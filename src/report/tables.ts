@@ -16,6 +16,15 @@ function digitsFor(row: SummaryRow): number {
   return row.unit === '/1000' ? 0 : 1;
 }
 
+/**
+ * The "ours" cell: a judged external task shows the local judge's score with the judge model beside it
+ * ("44.1 (judge: gpt-4o)²"), never as a bare number; an unjudged external task shows "external¹".
+ */
+export function oursCell(r: SummaryRow, digits: number): string {
+  if (r.judge) return `${fmt(r.score, digits)} (judge: ${r.judge.model})²`;
+  return r.external ? 'external¹' : fmt(r.score, digits);
+}
+
 function signed(v: number | null, digits: number): string {
   if (v === null || !Number.isFinite(v)) return '–';
   return `${v >= 0 ? '+' : ''}${v.toFixed(digits)}`;
@@ -42,7 +51,7 @@ export function renderMarkdown(summary: RunSummary): string {
     out.push('|---|---:|---|---:|---:|---:|---:|---:|---:|');
     for (const r of rows) {
       const d = digitsFor(r);
-      const ours = r.external ? `external¹` : fmt(r.score, d);
+      const ours = mdCell(oursCell(r, d));
       const ci = r.ci95 ? `[${fmt(r.ci95[0], d)}, ${fmt(r.ci95[1], d)}]` : '–';
       const title = r.combinedFrom
         ? `**${mdCell(r.title)}** (mean of ${r.combinedFrom.join(', ')})`
@@ -53,7 +62,7 @@ export function renderMarkdown(summary: RunSummary): string {
     }
     out.push('');
   }
-  const external = summary.rows.filter((r) => r.external);
+  const external = summary.rows.filter((r) => r.external && !r.judge);
   if (external.length) {
     out.push(
       '¹ Scored outside this harness (submission server or GPT judge); no local score is computed. Predictions are ' +
@@ -63,6 +72,20 @@ export function renderMarkdown(summary: RunSummary): string {
     for (const r of external)
       out.push(
         `- ${mdCell(r.title)}: ${mdCell(r.external ?? '')} (file \`submissions/${mdCell(r.task)}.*\`)`,
+      );
+    out.push('');
+  }
+  const judged = summary.rows.filter((r) => r.judge);
+  if (judged.length) {
+    out.push(
+      '² Scored locally by the optional judge (`run --judge-endpoint`, src/runner/judge.ts), following the ' +
+        "reference's judge prompt and parsing; not the official number, which comes from the official judge or " +
+        'server. Predictions are also written in the submission format to `submissions/`:',
+      '',
+    );
+    for (const r of judged)
+      out.push(
+        `- ${mdCell(r.title)}: judge \`${mdCell(r.judge!.model)}\` at ${mdCell(r.judge!.endpoint)}; official: ${mdCell(r.external ?? '')}`,
       );
     out.push('');
   }
@@ -87,6 +110,7 @@ export const CSV_COLUMNS = [
   'latency_ms_mean',
   'samples_per_sec',
   'external',
+  'judge_model',
 ] as const;
 
 export function renderCsv(summary: RunSummary): string {
@@ -110,6 +134,7 @@ export function renderCsv(summary: RunSummary): string {
     num(r.latencyMsMean),
     num(r.samplesPerSec),
     r.external ?? '',
+    r.judge?.model ?? '',
   ]);
   return Papa.unparse({ fields: [...CSV_COLUMNS], data }) + '\n';
 }

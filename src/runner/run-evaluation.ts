@@ -33,7 +33,15 @@ import {
 } from './prediction-log.ts';
 import { createProgress, type ProgressMode } from './progress.ts';
 import { loadRealDeps, type PresetSettings, type RunDeps } from './run-deps.ts';
+import type { PredictionRecord } from './prediction-record.ts';
 import { parseShard, type ShardSpec } from './shard.ts';
+import {
+  createJudgeClient,
+  judgeExternalTask,
+  judgeKindOf,
+  judgedTaskScore,
+  type JudgeClient,
+} from './judge.ts';
 import { submitExternalTask } from './submission.ts';
 import { scoreTask, writeTaskScore, type TaskScore } from './task-score.ts';
 import os from 'node:os';
@@ -89,6 +97,19 @@ export interface RunOptions {
   echoDelayMs?: number;
   /** onnx: image preprocessing worker threads (default: cores - 1; 0 = on the main thread). */
   preprocessWorkers?: number;
+  /**
+   * Optional local GPT judge (src/runner/judge.ts) for the external tasks whose official score is a GPT judge
+   * (MM-Vet, MathVista): an OpenAI-compatible endpoint and the model name to ask. Server-scored tasks are never
+   * judged. The result is labelled with the judge model and never presented as the official number.
+   */
+  judgeEndpoint?: string;
+  judgeModel?: string;
+  /** Name of the environment variable holding the judge's API key (the key itself is never recorded). */
+  judgeApiKeyEnv?: string;
+  /** Judge requests in flight (default 4), per-attempt timeout (default 60 000 ms), HTTP retries per try (2). */
+  judgeConcurrency?: number;
+  judgeTimeoutMs?: number;
+  judgeRetries?: number;
 }
 
 export class RunInterruptedError extends Error {
@@ -236,6 +257,8 @@ export async function runEvaluation(options: RunOptions): Promise<RunSummary> {
   if (options.apiKeyEnv && !apiKey)
     throw new Error(`--api-key-env ${options.apiKeyEnv}: that variable is not set`);
 
+  const judge = judgeClientOf(options);
+
   const startedAt = new Date().toISOString();
   const commandLine = [...(options.commandLine ?? process.argv)];
   const session: RunSession = {
@@ -325,6 +348,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunSummary> {
           progress,
           sampleCounts,
           notes,
+          judge,
         }),
       );
     }
@@ -392,6 +416,7 @@ async function runOneTask(a: {
   progress: ReturnType<typeof createProgress>;
   sampleCounts: Map<string, number>;
   notes: string[];
+  judge?: JudgeClient;
 }): Promise<TaskRunSummary> {
   const { task, runDir, deps, options } = a;
   const logPath = path.join(runDir, 'predictions', `${task.name}.jsonl`);
@@ -465,8 +490,61 @@ async function runOneTask(a: {
     const sub = await submitExternalTask(runDir, task, records, { dataRoot: options.dataRoot });
     a.notes.push(sub.note);
     if (sub.file) summary.submissionFile = sub.file;
+    if (a.judge) await judgeTask(a.judge, task, records, logPath, runDir, summary, a.notes, options);
   }
   return summary;
+}
+
+/** The judge client from `--judge-*`, or undefined; checked before anything runs. */
+function judgeClientOf(options: RunOptions): JudgeClient | undefined {
+  if (options.judgeEndpoint === undefined && options.judgeModel === undefined) {
+    if (options.judgeApiKeyEnv)
+      throw new Error('--judge-api-key-env needs --judge-endpoint and --judge-model');
+    return undefined;
+  }
+  if (!options.judgeEndpoint || !options.judgeModel)
+    throw new Error('--judge-endpoint and --judge-model go together');
+  const apiKey = options.judgeApiKeyEnv ? process.env[options.judgeApiKeyEnv] : undefined;
+  if (options.judgeApiKeyEnv && !apiKey)
+    throw new Error(`--judge-api-key-env ${options.judgeApiKeyEnv}: that variable is not set`);
+  return createJudgeClient({
+    endpoint: options.judgeEndpoint,
+    model: options.judgeModel,
+    apiKey,
+    concurrency: options.judgeConcurrency,
+    timeoutMs: options.judgeTimeoutMs,
+    retries: options.judgeRetries,
+  });
+}
+
+/**
+ * Judged external task: records get their judged score (log rewritten), scores/TASK.json gets the judge's
+ * aggregate and `judge: {model, endpoint}`. A failure here is a note, never a failed run.
+ */
+async function judgeTask(
+  judge: JudgeClient,
+  task: TaskConfig,
+  records: PredictionRecord[],
+  logPath: string,
+  runDir: string,
+  summary: TaskRunSummary,
+  notes: string[],
+  options: RunOptions,
+): Promise<void> {
+  if (judgeKindOf(task) === null) {
+    notes.push(`${task.name}: scored by a submission server; the judge does not score it`);
+    return;
+  }
+  try {
+    const judged = await judgeExternalTask(task, records, judge, { dataRoot: options.dataRoot });
+    if (!judged) return;
+    rewritePredictionLog(logPath, judged.records);
+    summary.score = judgedTaskScore(summary.score, judged);
+    writeTaskScore(runDir, summary.score);
+    notes.push(judged.note);
+  } catch (err) {
+    notes.push(`${task.name}: the judge failed, no local score: ${(err as Error).message}`);
+  }
 }
 
 /**

@@ -24,6 +24,11 @@ export interface TaskScore {
   n: number;
   errors: number;
   external?: { reason: string; submissionFormat: string };
+  /**
+   * Set when `aggregate` of an external task comes from the optional local judge (`run --judge-endpoint`,
+   * src/runner/judge.ts): who judged it. Never the official number, which stays external.
+   */
+  judge?: { model: string; endpoint: string };
   card?: number;
   combine?: { row: string; tasks: string[]; how: 'mean' | 'sum' };
   tilesPerSample: number;

@@ -14,6 +14,7 @@
  *   `error`, never a throw, so one bad sample cannot stop a run.
  */
 import type { Backend, BackendInfo, GenerationRequest, GenerationResult } from '../backend.ts';
+import { backoffDelayMs, postJson, RetryableError } from './http-json.ts';
 
 export type ServerKind = 'lmdeploy' | 'vllm' | 'generic';
 export type Balance = 'least-loaded' | 'round-robin';
@@ -119,8 +120,6 @@ export function buildChatBody(
   return body;
 }
 
-class RetryableError extends Error {}
-
 export class OpenAIBackend implements Backend {
   readonly info: BackendInfo;
   readonly maxBatch: number;
@@ -195,7 +194,7 @@ export class OpenAIBackend implements Backend {
     for (let attempt = 0; attempt <= this.retries; attempt++) {
       if (this.closed) return this.fail(req, 'backend closed', t0);
       if (attempt > 0) {
-        const delay = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (attempt - 1));
+        const delay = backoffDelayMs(attempt, this.backoffMs, this.maxBackoffMs);
         await new Promise((r) => setTimeout(r, delay));
       }
       const endpoint = this.pick();
@@ -217,48 +216,13 @@ export class OpenAIBackend implements Backend {
   private async post(url: string, body: string): Promise<unknown> {
     const controller = new AbortController();
     this.controllers.add(controller);
-    const timer = setTimeout(
-      () => controller.abort(new RetryableError(`timed out after ${this.timeoutMs} ms`)),
-      this.timeoutMs,
-    );
     try {
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (this.opts.apiKey) headers.authorization = `Bearer ${this.opts.apiKey}`;
-      let res: Response;
-      try {
-        res = await fetch(url, { method: 'POST', headers, body, signal: controller.signal });
-      } catch (err) {
-        if (controller.signal.aborted && controller.signal.reason instanceof RetryableError) {
-          throw controller.signal.reason;
-        }
-        if (this.closed) throw new Error('backend closed');
-        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        throw new RetryableError(
-          `request failed (${cause?.code ?? cause?.message ?? (err as Error).message})`,
-        );
-      }
-      let text: string;
-      try {
-        text = await res.text();
-      } catch {
-        if (controller.signal.aborted && controller.signal.reason instanceof RetryableError) {
-          throw controller.signal.reason;
-        }
-        throw new RetryableError(`HTTP ${res.status}: reply body cut off`);
-      }
-      if (!res.ok) {
-        const detail = errorMessageOf(text);
-        const msg = `HTTP ${res.status}${detail ? `: ${detail}` : ''}`;
-        if (res.status === 429 || res.status >= 500) throw new RetryableError(msg);
-        throw new Error(msg);
-      }
-      try {
-        return JSON.parse(text);
-      } catch {
-        throw new Error(`reply is not JSON: ${text.slice(0, 200)}`);
-      }
+      return await postJson(url, body, {
+        apiKey: this.opts.apiKey,
+        timeoutMs: this.timeoutMs,
+        signal: controller.signal,
+      });
     } finally {
-      clearTimeout(timer);
       this.controllers.delete(controller);
     }
   }
@@ -303,15 +267,5 @@ export class OpenAIBackend implements Backend {
       latencyMs: performance.now() - t0,
       error,
     };
-  }
-}
-
-function errorMessageOf(text: string): string {
-  try {
-    const j = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
-    if (typeof j.error === 'string') return j.error;
-    return j.error?.message ?? j.message ?? text.slice(0, 200);
-  } catch {
-    return text.slice(0, 200);
   }
 }
