@@ -17,6 +17,9 @@ import { buildModel } from '../../../src/model/graph/build.ts';
 import { InternVLEngine } from '../../../src/model/engine/engine.ts';
 import { preprocessImage } from '../../../src/model/inputs/image-preprocess.ts';
 
+import { Rng } from '../../../src/datasets/synthetic/rng.ts';
+import { makeMovingSquare, writeMp4 } from '../../../src/datasets/synthetic/video.ts';
+
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../../..');
@@ -135,6 +138,31 @@ describe('internvl-eval chat (real tokenizer)', () => {
     } finally {
       await engine.close();
     }
+  });
+
+  it('--video samples frames, asks about each as FrameK: <image> with one tile, and answers', async () => {
+    const video = path.join(root, 'square.mp4');
+    const clip = makeMovingSquare(new Rng(3), 24, 8);
+    await writeMp4(clip.frames, clip.fps, video);
+    const out = JSON.parse(
+      await cli([
+        '--model',
+        builtDir,
+        '--video',
+        video,
+        '--frames',
+        '4',
+        '--max-new-tokens',
+        '3',
+        '--json',
+        'Where does it go?',
+      ]),
+    ) as { input_ids: number[]; tiles: number[]; text: string };
+    // Video frames are tiled with max_num 1 (no thumbnail): one tile of 256 context tokens per frame.
+    expect(out.tiles).toEqual([1, 1, 1, 1]);
+    expect(out.input_ids.filter((id) => id === golden.img_context)).toHaveLength(4 * golden.num_image_token);
+    expect(out.input_ids.filter((id) => id === golden.img_start)).toHaveLength(4);
+    expect(typeof out.text).toBe('string');
   });
 
   it('--stream prints the same reply text as chat()', async () => {
