@@ -72,3 +72,17 @@ export interface Backend {
   generate(requests: readonly GenerationRequest[]): Promise<GenerationResult[]>;
   close(): Promise<void>;
 }
+
+/** The result of a request that failed: no text, no tokens, no tiles, and the reason. */
+export function failedResult(req: GenerationRequest, error: string, latencyMs: number): GenerationResult {
+  return {
+    id: req.id,
+    text: '',
+    promptTokens: 0,
+    outputTokens: 0,
+    tiles: [],
+    imageTokens: 0,
+    latencyMs,
+    error,
+  };
+}

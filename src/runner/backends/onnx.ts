@@ -9,7 +9,13 @@
  * that did not go through `prepare` is preprocessed in-process inside `generate`, as before. Both give identical
  * pixel values, since both run the same `preprocessImage`.
  */
-import type { Backend, BackendInfo, GenerationRequest, GenerationResult } from '../backend.ts';
+import {
+  failedResult,
+  type Backend,
+  type BackendInfo,
+  type GenerationRequest,
+  type GenerationResult,
+} from '../backend.ts';
 import { VARIANTS, type Variant } from '../../model/graph/build.ts';
 import {
   preprocessImage,
@@ -240,16 +246,7 @@ export class OnnxBackend implements Backend {
   }
 
   private failure(req: GenerationRequest, err: unknown, latencyMs: number): GenerationResult {
-    return {
-      id: req.id,
-      text: '',
-      promptTokens: 0,
-      outputTokens: 0,
-      tiles: [],
-      imageTokens: 0,
-      latencyMs,
-      error: errorText(err),
-    };
+    return failedResult(req, errorText(err), latencyMs);
   }
 
   async close(): Promise<void> {

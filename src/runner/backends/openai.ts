@@ -13,7 +13,13 @@
  *   each attempt has its own timeout (AbortController). Other 4xx fail at once. A failure is a result with
  *   `error`, never a throw, so one bad sample cannot stop a run.
  */
-import type { Backend, BackendInfo, GenerationRequest, GenerationResult } from '../backend.ts';
+import {
+  failedResult,
+  type Backend,
+  type BackendInfo,
+  type GenerationRequest,
+  type GenerationResult,
+} from '../backend.ts';
 import { backoffDelayMs, postJson, RetryableError } from './http-json.ts';
 
 export type ServerKind = 'lmdeploy' | 'vllm' | 'generic';
@@ -257,15 +263,6 @@ export class OpenAIBackend implements Backend {
   }
 
   private fail(req: GenerationRequest, error: string, t0: number): GenerationResult {
-    return {
-      id: req.id,
-      text: '',
-      promptTokens: 0,
-      outputTokens: 0,
-      tiles: [],
-      imageTokens: 0,
-      latencyMs: performance.now() - t0,
-      error,
-    };
+    return failedResult(req, error, performance.now() - t0);
   }
 }
