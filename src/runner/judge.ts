@@ -26,9 +26,7 @@
  * header: it is not stored, and any echo of it in an error reply is masked before a note is kept.
  */
 import pLimit from 'p-limit';
-import { sourcePath } from '../datasets/adapter.ts';
-import { splitRecord, tsvRecords } from '../datasets/formats/tsv-records.ts';
-import { resolveTaskRoot } from '../datasets/hub.ts';
+import { readTaskTsvTable } from '../datasets/formats/tsv-table.ts';
 import { parsePythonStringList } from '../datasets/py-literal.ts';
 import type { TaskConfig } from '../datasets/task.ts';
 import { meanCi, mean } from '../metrics/bootstrap.ts';
@@ -411,24 +409,14 @@ type SourceColumns = Map<string, Record<string, string>>;
  * (the task YAML maps only the standard fields into meta). Image cells are never kept.
  */
 async function readMathvistaSource(task: TaskConfig, dataRoot: string | undefined): Promise<SourceColumns> {
-  if (task.source.format !== 'vlmevalkit-tsv')
-    throw new Error(`source is ${task.source.format}, not a VLMEvalKit TSV`);
-  const root = await resolveTaskRoot(task, { root: dataRoot });
-  const file = sourcePath(task, root);
   const out: SourceColumns = new Map();
-  let header: string[] | undefined;
-  for await (const rec of tsvRecords(file)) {
-    const fields = splitRecord(rec.text);
-    if (!header) {
-      header = fields;
-      continue;
-    }
+  for (const { line, cells } of (await readTaskTsvTable(task, dataRoot)).rows) {
     const row: Record<string, string> = {};
     for (const c of [...MATHVISTA_COLUMNS, 'index']) {
-      const k = header.indexOf(c);
-      if (k >= 0) row[c] = fields[k] ?? '';
+      const v = cells.get(c);
+      if (v !== undefined) row[c] = v;
     }
-    out.set(`line:${rec.lineNo}`, row);
+    out.set(`line:${line}`, row);
     if (row.index !== undefined) out.set(`index:${row.index}`, row);
   }
   return out;

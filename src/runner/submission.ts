@@ -18,9 +18,7 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import writeExcelFile, { type Cell, type SheetData } from 'write-excel-file/node';
-import { sourcePath } from '../datasets/adapter.ts';
-import { splitRecord, tsvRecords } from '../datasets/formats/tsv-records.ts';
-import { resolveTaskRoot } from '../datasets/hub.ts';
+import { readTaskTsvTable, type TsvTableRow } from '../datasets/formats/tsv-table.ts';
 import type { TaskConfig } from '../datasets/task.ts';
 import { mmbenchPostProcess } from '../metrics/mmbench-internvl.ts';
 import { readManifest } from './manifest.ts';
@@ -145,39 +143,6 @@ export function mmvetEntries(records: readonly PredictionRecord[]): Record<strin
   return out;
 }
 
-/** A TSV row as a column -> text map (image cells dropped), with its line number. */
-interface SourceRow {
-  line: number;
-  cells: Map<string, string>;
-}
-
-/** Reads the task's source TSV, keeping every column but `image` (base64 cells are large and never written). */
-async function readSourceTsv(
-  task: TaskConfig,
-  opts: SubmissionOptions,
-): Promise<{ header: string[]; rows: SourceRow[] }> {
-  if (task.source.format !== 'vlmevalkit-tsv')
-    throw new Error(`its source is ${task.source.format}, not a TSV`);
-  const root = await resolveTaskRoot(task, { root: opts.dataRoot });
-  const file = sourcePath(task, root);
-  let header: string[] | undefined;
-  const rows: SourceRow[] = [];
-  for await (const rec of tsvRecords(file)) {
-    const fields = splitRecord(rec.text);
-    if (!header) {
-      header = fields;
-      continue;
-    }
-    const cells = new Map<string, string>();
-    header.forEach((h, k) => {
-      if (h !== 'image') cells.set(h, fields[k] ?? '');
-    });
-    rows.push({ line: rec.lineNo, cells });
-  }
-  if (!header) throw new Error(`${file}: empty file (no header row)`);
-  return { header: header.filter((h) => h !== 'image'), rows };
-}
-
 /** Option letters present in a row (InternVL `load_from_df` over ['A'..'E']: present and not NaN). */
 function optionsOf(cells: Map<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -199,9 +164,10 @@ async function xlsxSheet(
   opts: SubmissionOptions,
   notes: string[],
 ): Promise<SheetData> {
-  let source: { header: string[]; rows: SourceRow[] } | undefined;
+  let source: { header: string[]; rows: TsvTableRow[] } | undefined;
   try {
-    source = await readSourceTsv(task, opts);
+    // Every column but `image` (base64 cells are large and never written).
+    source = await readTaskTsvTable(task, opts.dataRoot);
   } catch (err) {
     notes.push(
       `source TSV not readable (${(err as Error).message}); columns rebuilt from the prediction log, ` +
