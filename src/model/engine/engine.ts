@@ -42,7 +42,10 @@ export interface GenerationSettings extends SamplingSettings {
   readonly maxNewTokens?: number;
   /** Default 0 (InternVL eval scripts pass 1). */
   readonly minNewTokens?: number;
-  /** Default: `<|im_end|>` and EOS `</s>`. */
+  /**
+   * Default: `<|im_end|>` only. InternVL's `chat()` sets `eos_token_id` to the template separator (overriding the
+   * tokenizer's `</s>`), so the reference keeps generating through a `</s>`; decoding then drops it.
+   */
   readonly stopTokens?: readonly string[];
 }
 
@@ -237,7 +240,7 @@ export class InternVLEngine {
   }
 
   private stopIds(settings: GenerationSettings | undefined): number[] {
-    const names = settings?.stopTokens ?? [INTERNLM2_CHAT.sep, '</s>'];
+    const names = settings?.stopTokens ?? [INTERNLM2_CHAT.sep];
     return names.map((n) => this.tokenizer.requireId(n));
   }
 
