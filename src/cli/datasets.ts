@@ -1,7 +1,8 @@
 /**
  * `internvl-eval datasets list [--json]` · `datasets fetch TASK.. [--root DIR] [--max-unzipped-gib N] [--max-ratio N]
  * [--max-entries N]` · `datasets verify TASK.. [--root DIR] [--scan]`: task configs, their data on the Hugging Face
- * hub (HF cache layout, resumable, checksummed, zip archives unpacked safely), and checks (extraction included).
+ * hub (HF cache layout, resumable, checksummed, zip archives unpacked safely) or, for VLMEvalKit TSV tasks, at
+ * their `source.options.url` (into `$LMUData`, default `~/LMUData`, md5-checked), and checks (extraction included).
  */
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -41,14 +42,16 @@ interface FetchArgs extends Common {
 const fetchCommand: CommandModule<Common, FetchArgs> = {
   command: 'fetch <tasks..>',
   describe:
-    'Download the hub files of tasks into the HF cache (resumable, size/sha256-checked) and unpack their zip archives',
+    'Download the hub files of tasks into the HF cache (resumable, size/sha256-checked) and unpack their zip ' +
+    'archives; VLMEvalKit TSV tasks download their URL into $LMUData (default ~/LMUData, md5-checked)',
   builder: (y) =>
     configDirOption(y)
       .positional('tasks', { type: 'string', array: true, demandOption: true })
       .option('root', {
         type: 'string',
         describe:
-          'Lay the files out under DIR (hard links or copies) and unpack archives there, not in the cache',
+          'Lay the files out under DIR (hard links or copies) and unpack archives there, not in the cache; ' +
+          'URL tasks: download into DIR instead of $LMUData',
       })
       .option('max-unzipped-gib', {
         type: 'number',
@@ -95,6 +98,19 @@ const fetchCommand: CommandModule<Common, FetchArgs> = {
           ),
       });
       if (process.stderr.isTTY) process.stderr.write('\n');
+      if (fetched.url) {
+        const u = fetched.url;
+        const how = !u.downloaded
+          ? 'already present'
+          : u.resumedFrom
+            ? `downloaded (resumed at byte ${u.resumedFrom})`
+            : 'downloaded';
+        process.stdout.write(
+          `${name}: ${path.relative(u.dir, u.path)} ${u.size} bytes${u.md5 ? ' md5 ok' : ''} (${how} from ${u.url})\n`,
+        );
+        process.stdout.write(`${name}: root ${u.dir}\n`);
+        continue;
+      }
       for (const f of fetched.files) {
         const rel = path.relative(fetched.snapshot, f.path);
         process.stdout.write(`${name}: ${rel} ${f.size} bytes${f.sha256 ? ' sha256 ok' : ''}\n`);
@@ -117,7 +133,10 @@ const verifyCommand: CommandModule<Common, Common & { tasks: string[]; root?: st
   builder: (y) =>
     configDirOption(y)
       .positional('tasks', { type: 'string', array: true, demandOption: true })
-      .option('root', { type: 'string', describe: "Dataset root (default: the task's HF cache snapshot)" })
+      .option('root', {
+        type: 'string',
+        describe: "Dataset root (default: the task's HF cache snapshot; URL tasks: $LMUData or ~/LMUData)",
+      })
       .option('scan', {
         type: 'boolean',
         default: false,

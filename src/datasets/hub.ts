@@ -42,6 +42,15 @@ import {
 import { expandGlob, globToRegExp, isGlob } from './glob.ts';
 import { resolveInside } from './safe-path.ts';
 import type { TaskConfig } from './task.ts';
+import {
+  fetchUrlSource,
+  isUrlSourced,
+  lmuDataDir,
+  md5File,
+  urlSourceRoot,
+  verifyUrlSource,
+  type UrlFetchResult,
+} from './url-source.ts';
 
 export interface HubEnv {
   endpoint: string;
@@ -407,6 +416,8 @@ export interface FetchedTask {
   files: DownloadedFile[];
   /** Archives the task lists under `source.hub.extract`, extracted (or found extracted) under `root`. */
   extracted: ExtractResult[];
+  /** Set for a task fetched by `source.options.url` (url-source.ts); `snapshot` is then its folder, `commit` ''. */
+  url?: UrlFetchResult;
 }
 
 /** `source.hub.extract[]`: a zip (or glob of zips) of the repo, unpacked to `to` under the dataset root. */
@@ -478,6 +489,8 @@ export interface FetchTaskOptions extends FetchOptions {
   /** Overrides the limits of every archive (CLI flags). */
   extractLimits?: Partial<ExtractLimits>;
   onExtract?: (p: ExtractProgress) => void;
+  /** Folder of URL-sourced (VLMEvalKit TSV) tasks when no `root` is given; default `lmuDataDir()`. */
+  lmuData?: string;
 }
 
 /**
@@ -486,6 +499,12 @@ export interface FetchTaskOptions extends FetchOptions {
  */
 export async function fetchTask(task: TaskConfig, opts: FetchTaskOptions = {}): Promise<FetchedTask> {
   const env = opts.env ?? hubEnv();
+  if (isUrlSourced(task)) {
+    const dir = opts.root ? path.resolve(opts.root) : (opts.lmuData ?? lmuDataDir());
+    const url = await fetchUrlSource(task, { ...opts, dir, offline: env.offline });
+    const file: DownloadedFile = { path: url.path, commit: '', size: url.size };
+    return { root: url.dir, snapshot: url.dir, commit: '', files: [file], extracted: [], url };
+  }
   const hub = hubOf(task);
   const names = hub.files.some(isGlob)
     ? matchFiles(env, hub.files, await listRepoFiles(env, hub, opts), `task ${task.name}`)
@@ -529,13 +548,15 @@ export async function fetchTask(task: TaskConfig, opts: FetchTaskOptions = {}): 
 }
 
 /**
- * The dataset root of a task: `root` if given; else, for a hub task, its cached snapshot (no network: fetch first).
+ * The dataset root of a task: `root` if given; else, for a hub task, its cached snapshot, and for a URL-sourced
+ * task, the LMUData folder when its file is there (no network: fetch first).
  */
 export async function resolveTaskRoot(
   task: TaskConfig,
-  opts: { root?: string; env?: HubEnv } = {},
+  opts: { root?: string; env?: HubEnv; lmuData?: string } = {},
 ): Promise<string> {
   if (opts.root) return path.resolve(opts.root);
+  if (isUrlSourced(task)) return urlSourceRoot(task, opts.lmuData ?? lmuDataDir());
   const env = opts.env ?? hubEnv();
   const hub = task.source.hub;
   if (!hub) {
@@ -561,20 +582,17 @@ export interface VerifyLine {
   detail: string;
 }
 
-async function md5File(file: string): Promise<string> {
-  const h = createHash('md5');
-  await pipeline(createReadStream(file), h);
-  return h.digest('hex');
-}
-
 /**
  * Checks a task's data without network: cached hub blobs against their sha256 names (LFS etags), the source file
  * against `source.options.md5` (VLMEvalKit's published md5 of its TSVs), and that the source path exists.
  */
 export async function verifyTask(
   task: TaskConfig,
-  opts: { root?: string; env?: HubEnv } = {},
+  opts: { root?: string; env?: HubEnv; lmuData?: string } = {},
 ): Promise<VerifyLine[]> {
+  if (isUrlSourced(task)) {
+    return verifyUrlSource(task, opts.root ? path.resolve(opts.root) : (opts.lmuData ?? lmuDataDir()));
+  }
   const env = opts.env ?? hubEnv();
   const lines: VerifyLine[] = [];
   const root = await resolveTaskRoot(task, { ...opts, env });

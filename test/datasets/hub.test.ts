@@ -281,13 +281,15 @@ describe('fetchTask / resolveTaskRoot / verifyTask', () => {
         env: { endpoint: 'http://127.0.0.1:9', offline: true, cacheDir: await tempDir() },
       }),
     ).rejects.toThrow(/run `internvl-eval datasets fetch hub_task`/);
+    // A url on a format that needs files from elsewhere (RefCOCO: COCO images) is shown, not downloaded;
+    // VLMEvalKit TSVs with a url are fetched by url-source.ts (test/datasets/url-source.test.ts).
     const local = task({
-      format: 'vlmevalkit-tsv',
-      path: 'X.tsv',
-      options: { url: 'https://example/X.tsv' },
+      format: 'refcoco-jsonl',
+      path: 'x.jsonl',
+      options: { url: 'https://example/x.jsonl' },
     });
     await expect(fetchTask(local, { env: await env0() })).rejects.toThrow(
-      /has no hub source.*--root DIR.*https:\/\/example\/X\.tsv/,
+      /has no hub source.*--root DIR.*https:\/\/example\/x\.jsonl/,
     );
     await expect(resolveTaskRoot(local, {})).rejects.toThrow(
       /--data-root DIR for run, --root DIR for datasets/,
