@@ -1,5 +1,5 @@
 // `internvl-eval build --model DIR --variant V [--out DIR] [--cache-dir DIR] [--block-size N] [--zero-point]
-// [--accuracy-level N] [--quantize-vision] [--all-logits] [--json]`: build the ONNX graphs of a checkpoint (library:
+// [--accuracy-level N] [--quantize-vision] [--no-quantize-embeddings] [--all-logits] [--json]`: build the ONNX graphs of a checkpoint (library:
 // src/model/graph/build.ts), or report the cached build.
 import type { CommandModule } from 'yargs';
 import { buildModel, VARIANTS, type Variant } from '../model/graph/build.ts';
@@ -13,6 +13,7 @@ interface Args {
   'zero-point'?: boolean;
   'accuracy-level'?: number;
   'quantize-vision'?: boolean;
+  'quantize-embeddings'?: boolean;
   'all-logits'?: boolean;
   json: boolean;
 }
@@ -47,6 +48,12 @@ export const buildCommand: CommandModule<object, Args> = {
         type: 'boolean',
         describe: 'int8/int4: quantize the ViT and mlp1 linears too',
       })
+      .option('quantize-embeddings', {
+        type: 'boolean',
+        describe:
+          'int8/int4: block-quantize the token-embedding table like the LLM linears (GatherBlockQuantized; ' +
+          'default on); --no-quantize-embeddings keeps it fp16',
+      })
       .option('all-logits', {
         type: 'boolean',
         describe:
@@ -66,6 +73,7 @@ export const buildCommand: CommandModule<object, Args> = {
       zeroPoint: args['zero-point'],
       accuracyLevel: args['accuracy-level'],
       quantizeVision: args['quantize-vision'],
+      quantizeEmbeddings: args['quantize-embeddings'],
       allLogits: args['all-logits'],
       onProgress: args.json ? undefined : (msg) => process.stderr.write(`${msg}\n`),
     });

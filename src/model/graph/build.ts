@@ -16,7 +16,8 @@ import { buildVisionGraph } from './vision-graph.ts';
 
 /** Bump whenever the graphs or their weights change: it is part of the cache key. */
 // 2: decoder logits for the last position only by default (`allLogits`), `logits` in build.json.
-export const BUILDER_VERSION = '2';
+// 3: int8/int4 quantize tok_embeddings (GatherBlockQuantized) by default (`quantizeEmbeddings`).
+export const BUILDER_VERSION = '3';
 
 export const VARIANTS = ['fp32', 'fp16', 'int8', 'int4'] as const;
 export type Variant = (typeof VARIANTS)[number];
@@ -52,6 +53,11 @@ export interface BuildOptions {
   /** int8/int4: quantize the ViT and mlp1 linears too (default false: they keep fp16 weights). */
   quantizeVision?: boolean;
   /**
+   * int8/int4: store tok_embeddings block-quantized like the LLM linears (same bits, block size, zero points) and
+   * read it with com.microsoft:GatherBlockQuantized (default true; false keeps the fp16 table). Part of the cache key.
+   */
+  quantizeEmbeddings?: boolean;
+  /**
    * decoder.onnx returns logits for every position ([B, S, vocab]) instead of the last one only ([B, 1, vocab],
    * default). For tests and tools that need per-position logits; part of the cache key.
    */
@@ -73,7 +79,7 @@ export interface BuildInfo {
   files: { vision: string; embed: string; decoder: string };
   /** Beyond the contract: the cache key, and how each part's weights are stored. */
   cacheKey: string;
-  weights: { vision: GraphFormat; mlp1: GraphFormat; embed: 'fp32' | 'fp16'; decoder: GraphFormat };
+  weights: { vision: GraphFormat; mlp1: GraphFormat; embed: GraphFormat; decoder: GraphFormat };
   /** Checkpoint files copied into the built folder. */
   copied: string[];
 }
@@ -103,6 +109,7 @@ interface ResolvedOptions {
   variant: Variant;
   quant: BuildInfo['quant'];
   quantizeVision: boolean;
+  quantizeEmbeddings: boolean;
   logits: LogitsPositions;
 }
 
@@ -116,15 +123,16 @@ export function resolveOptions(opts: BuildOptions): ResolvedOptions {
     (opts.blockSize !== undefined ||
       opts.zeroPoint ||
       opts.accuracyLevel !== undefined ||
-      opts.quantizeVision)
+      opts.quantizeVision ||
+      opts.quantizeEmbeddings)
   ) {
     throw new Error(
-      `--block-size, --zero-point, --accuracy-level and quantizeVision apply to int8/int4 only, not ${opts.variant}`,
+      `--block-size, --zero-point, --accuracy-level, quantizeVision and quantizeEmbeddings apply to int8/int4 only, not ${opts.variant}`,
     );
   }
   const logits: LogitsPositions = opts.allLogits ? 'all' : 'last';
   if (opts.variant !== 'int8' && opts.variant !== 'int4') {
-    return { variant: opts.variant, quant: null, quantizeVision: false, logits };
+    return { variant: opts.variant, quant: null, quantizeVision: false, quantizeEmbeddings: false, logits };
   }
   const quant = {
     blockSize: opts.blockSize ?? DEFAULT_BLOCK_SIZE,
@@ -139,7 +147,13 @@ export function resolveOptions(opts: BuildOptions): ResolvedOptions {
   if (![0, 1, 2, 3, 4].includes(quant.accuracyLevel)) {
     throw new Error(`accuracy level must be 0..4 (MatMulNBits accuracy_level), got ${quant.accuracyLevel}`);
   }
-  return { variant: opts.variant, quant, quantizeVision: opts.quantizeVision ?? false, logits };
+  return {
+    variant: opts.variant,
+    quant,
+    quantizeVision: opts.quantizeVision ?? false,
+    quantizeEmbeddings: opts.quantizeEmbeddings ?? true,
+    logits,
+  };
 }
 
 /** `<variant>-<16 hex>` over everything that changes the built bytes. */
@@ -152,6 +166,7 @@ export function cacheKey(checkpointHash: string, r: ResolvedOptions): string {
         variant: r.variant,
         quant: r.quant,
         quantizeVision: r.quantizeVision,
+        quantizeEmbeddings: r.quantizeEmbeddings,
         logits: r.logits,
       }),
     )
@@ -189,7 +204,12 @@ function formats(r: ResolvedOptions): {
   const q = r.quant!;
   const nbits: LinearFormat = { kind: 'nbits', bits: r.variant === 'int8' ? 8 : 4, ...q };
   const fp16: LinearFormat = { kind: 'fp16' };
-  return { vision: r.quantizeVision ? nbits : fp16, visionTensors: fp16, embed: fp16, decoder: nbits };
+  return {
+    vision: r.quantizeVision ? nbits : fp16,
+    visionTensors: fp16,
+    embed: r.quantizeEmbeddings ? nbits : fp16,
+    decoder: nbits,
+  };
 }
 
 function formatName(f: LinearFormat): GraphFormat {
@@ -302,7 +322,7 @@ async function buildInto(
     weights: {
       vision: formatName(f.vision),
       mlp1: formatName(f.vision),
-      embed: f.embed.kind === 'fp32' ? 'fp32' : 'fp16',
+      embed: formatName(f.embed),
       decoder: formatName(f.decoder),
     },
     copied,

@@ -133,3 +133,24 @@ export function dequantizeMatrix(m: QuantizedMatrix): Float32Array {
 function clamp(v: number, lo: number, hi: number): number {
   return v < lo ? lo : v > hi ? hi : v;
 }
+
+/**
+ * The quantized values in the layout of ORT's com.microsoft GatherBlockQuantized with uint8 data (contrib op, CPU
+ * kernel `contrib_ops/cpu/quantization/gather_block_quantized.cc`; model-runtime.md D.2): `data` uint8
+ * [n, ceil(k*bits/8)], i.e. each row's k values packed back to back WITHOUT MatMulNBits' padding of k to whole
+ * blocks (the kernel finds element i's block as i / block_size on the unpadded row). Same nibble order (even element
+ * in the low nibble), and the same scales [n, kBlocks] and packed zero points [n, ceil(kBlocks*bits/8)] (default
+ * zero point 2^(bits-1) when absent), so `dequantizeMatrix` gives exactly what the op outputs (verified bit for bit
+ * on ORT 1.30 CPU by test/model/graph/embed-quant.test.ts). When k is a multiple of the block size this is the
+ * MatMulNBits buffer itself (no copy).
+ */
+export function unpaddedRows(m: QuantizedMatrix): Uint8Array {
+  const rowBytes = Math.ceil((m.k * m.bits) / 8);
+  const paddedRowBytes = (m.kBlocks * m.blockSize * m.bits) / 8;
+  if (rowBytes === paddedRowBytes) return m.data;
+  const out = new Uint8Array(m.n * rowBytes);
+  for (let row = 0; row < m.n; row++) {
+    out.set(m.data.subarray(row * paddedRowBytes, row * paddedRowBytes + rowBytes), row * rowBytes);
+  }
+  return out;
+}

@@ -7,7 +7,16 @@
 //   int4 sym, block 32, acc 4 (default): 0.96525 / 0.260; acc 0: 0.96521 / 0.249; zero points: 0.95892 / 0.214;
 //     block 16: 0.97992 / 0.181
 //   int4 with quantized ViT/mlp1: image-embeds cosine 0.98737
-// Random tiny weights (hidden 64, 2 layers) are a harsh case for 4-bit RTN; bounds below leave a margin over that.
+// Builder version 3 (int8/int4 also quantize tok_embeddings by default, GatherBlockQuantized), re-measured the same
+// way, worst over seeds 3..6 [seed 3, the one tested here]:
+//   int8 default: 0.99970 / 1.93e-2 [0.99978 / 1.71e-2]; acc 0: 0.99988 / 1.40e-2; zero points: 0.99974 / 1.91e-2
+//   int4 default: 0.94622 / 0.269 (seed 5) [0.96356 / 0.236]; acc 0: 0.94731 / 0.267 (seed 5) [0.96476 / 0.238];
+//     zero points: 0.95328 / 0.298 [0.95653 / 0.252]; block 16: 0.96489 / 0.240 [0.96489 / 0.220]
+//   int4 with quantizeEmbeddings: false (v2 behaviour): 0.96525 / 0.260
+//   So on seed 5 the int4 default and acc-0 builds fall BELOW the 0.95 cosine bound (the tiny table is N(0,1)
+//   random, and a 4-bit table error enters every position's input); the tested seed 3 keeps a 0.0136 margin.
+// Random tiny weights (hidden 64, 2 layers) are a harsh case for 4-bit RTN; the bounds below leave a margin over the
+// v2 worst cases and over every v3 case on the tested seed, but not over the v3 int4 seed-5 case (see above).
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
