@@ -1,7 +1,7 @@
 // WebGPU parity check (run on a GPU machine): the tiny checkpoint and synthetic tasks through the whole runner on
 // cpu and webgpu, fp32 and int4; predictions compared sample by sample and last-position logits on one image prompt.
 // Usage: node --import tsx scripts/gpu/webgpu-parity.mts DATA_DIR   (DATA_DIR: a makeSyntheticSuite output; OUT: report dir)
-import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { makeTinyCheckpoint } from '../../src/model/checkpoint/tiny.ts';
 import { InternVLEngine } from '../../src/model/engine/engine.ts';
@@ -10,6 +10,7 @@ import { runEvaluation } from '../../src/runner/run-evaluation.ts';
 
 const out = process.env.OUT ?? '/tmp/out';
 const work = '/tmp/gpucheck';
+rmSync(work, { recursive: true, force: true }); // a fresh check each time
 mkdirSync(work, { recursive: true });
 const log: string[] = [];
 const say = (s: string) => {
