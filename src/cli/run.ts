@@ -21,6 +21,7 @@ export interface RunArgs {
   balance: string;
   'request-timeout'?: number;
   retries?: number;
+  'retry-backoff'?: number;
   device?: string;
   concurrency?: number;
   'batch-size'?: number;
@@ -90,6 +91,10 @@ export function runOptions<T>(y: Argv<T>) {
     })
     .option('request-timeout', { type: 'number', describe: 'openai: seconds per attempt (default 300)' })
     .option('retries', { type: 'number', describe: 'openai: retries on 429/5xx/timeouts (default 4)' })
+    .option('retry-backoff', {
+      type: 'number',
+      describe: 'openai: first retry wait, seconds (default 0.5; doubles with jitter; Retry-After wins)',
+    })
     .option('device', { type: 'string', describe: 'onnx: cpu | cuda | webgpu' })
     .option('preprocess-workers', {
       type: 'number',
@@ -175,6 +180,7 @@ export function runOptionsFromArgs(argv: RunArgs): RunOptions {
     balance: argv.balance as Balance,
     requestTimeoutMs: argv['request-timeout'] !== undefined ? argv['request-timeout'] * 1000 : undefined,
     retries: argv.retries,
+    retryBackoffMs: argv['retry-backoff'] !== undefined ? argv['retry-backoff'] * 1000 : undefined,
     device: argv.device,
     concurrency,
     batchSize: argv['batch-size'],
@@ -223,6 +229,15 @@ export const runCommand: CommandModule<object, RunArgs> = {
           : `${t.score.metric}: scored externally`;
         process.stdout.write(
           `${t.task}: ${value}, errors ${t.score.errors}, ${t.score.samplesPerSec.toFixed(2)} samples/s\n`,
+        );
+      }
+      for (const e of summary.endpoints ?? []) {
+        const errors = Object.entries(e.errors)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ');
+        process.stdout.write(
+          `endpoint ${e.url}: ${e.requests} requests, ${e.ok} ok, ${e.retries} retries` +
+            `${errors ? `, errors: ${errors}` : ''}${e.markedDown ? `, marked down ${e.markedDown}×` : ''}\n`,
         );
       }
       process.stdout.write(`run folder: ${summary.runDir}\n`);

@@ -2,7 +2,6 @@
  * The model side of the runner: something that turns prepared requests into text. Implemented by the in-process
  * ONNX engine (`onnx`) and by an OpenAI-compatible HTTP client (`openai`).
  */
-
 export interface GenerationRequest {
   /** Sample id, carried through for logs and errors. */
   readonly id: string;
@@ -29,6 +28,26 @@ export interface GenerationRequest {
    * OnnxBackend keeps each image's `PreprocessedImage` here (tiles, `[tiles, 3, 448, 448]` pixel values).
    */
   readonly prepared?: unknown;
+  /**
+   * Earlier rounds as [user, assistant] texts, as InternVL's `chat(history=...)` takes them; their `<image>`
+   * placeholders take the first images of `images`, in order (the model card's multi-turn chat). Absent for
+   * evaluation requests.
+   */
+  readonly history?: readonly (readonly [string, string])[];
+  /** Sampling instead of greedy decoding (`serve` requests; evaluation is greedy). */
+  readonly sampling?: SamplingRequest;
+  /** Stops this request's generation early (client gone, stop string seen); its result then says 'cancelled'. */
+  readonly signal?: AbortSignal;
+  /** Called with each piece of reply text as it is generated (streaming); the pieces concatenate to the text. */
+  readonly onText?: (piece: string) => void;
+}
+
+/** Sampling settings as OpenAI clients send them; temperature 0 / absent means greedy. */
+export interface SamplingRequest {
+  readonly temperature?: number;
+  readonly topP?: number;
+  readonly topK?: number;
+  readonly seed?: number;
 }
 
 export interface GenerationResult {
@@ -44,6 +63,8 @@ export interface GenerationResult {
   readonly latencyMs: number;
   /** Set when this request failed; `text` is then ''. */
   readonly error?: string;
+  /** Why generation ended, when the backend knows: stop token, token limit, or the request's signal. */
+  readonly finishReason?: 'stop' | 'length' | 'cancelled';
 }
 
 export interface BackendInfo {
@@ -71,6 +92,10 @@ export interface Backend {
   /** Generate for a batch; results in request order. A failing request yields a result with `error`. */
   generate(requests: readonly GenerationRequest[]): Promise<GenerationResult[]>;
   close(): Promise<void>;
+  /** Optional: the prompt's token count (images expanded), for a server's prompt-length limit. */
+  promptTokens?(request: GenerationRequest): Promise<number>;
+  /** Optional: per-endpoint counts of an HTTP backend, for the run summary and manifest. */
+  endpointStats?(): EndpointStats[];
 }
 
 /** The result of a request that failed: no text, no tokens, no tiles, and the reason. */
@@ -85,4 +110,21 @@ export function failedResult(req: GenerationRequest, error: string, latencyMs: n
     latencyMs,
     error,
   };
+}
+
+/** What one HTTP endpoint saw during a run (the run summary and manifest carry one per endpoint). */
+export interface EndpointStats {
+  readonly url: string;
+  /** Attempts sent there. */
+  requests: number;
+  /** Attempts that got a usable reply. */
+  ok: number;
+  /** Attempts sent there that repeated a request which had failed before (anywhere). */
+  retries: number;
+  /** Failed attempts by failure kind (http-json.ts FailureKind: http-5xx, rate-limited, reset...). */
+  errors: Record<string, number>;
+  /** Times it was taken out of the balance as dead. */
+  markedDown: number;
+  /** Time its Retry-After answers kept it out of the balance, ms. */
+  retryAfterMs: number;
 }

@@ -4,6 +4,7 @@
  * hashes and variant, package versions, ORT EP, CPU/GPU, git commit, command line and times. `config` is the part
  * that decides results: resume and merge refuse folders whose `config` differs, naming the keys.
  */
+import type { EndpointStats } from './backend.ts';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -57,6 +58,8 @@ export interface RunSession {
   commandLine: string[];
   host: string;
   resumed: boolean;
+  /** openai backend: per-endpoint attempts, retries and failures by kind in this session. */
+  endpoints?: EndpointStats[];
 }
 
 export type RunStatus = 'running' | 'complete' | 'failed' | 'interrupted';

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { TaskConfig } from '../datasets/task.ts';
 import type { Scorer } from '../metrics/scorer.ts';
-import type { Backend, BackendInfo } from './backend.ts';
+import type { Backend, BackendInfo, EndpointStats } from './backend.ts';
 import { createBackend, type BackendName } from './backends/create.ts';
 import type { Balance, ServerKind } from './backends/openai.ts';
 import { diffConfigKeys } from './config-diff.ts';
@@ -63,6 +63,8 @@ export interface RunOptions {
   balance?: Balance;
   requestTimeoutMs?: number;
   retries?: number;
+  /** openai: first retry backoff, ms (default 500; doubles, with jitter). */
+  retryBackoffMs?: number;
   device?: string;
   /** Concurrent backend calls (default: 1 for onnx/echo, 8 for openai). */
   concurrency?: number;
@@ -136,6 +138,8 @@ export interface RunSummary {
   /** Path of the report, when the report module wrote one. */
   report?: string;
   notes: string[];
+  /** openai backend: what each endpoint saw (attempts, retries, failures by kind); also in the manifest. */
+  endpoints?: EndpointStats[];
 }
 
 /** Strips what the loader adds beyond the TaskConfig contract (file path, sample count). */
@@ -317,6 +321,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunSummary> {
         balance: options.balance,
         timeoutMs: options.requestTimeoutMs,
         retries: options.retries,
+        backoffMs: options.retryBackoffMs,
         echoDelayMs: options.echoDelayMs,
         preprocessWorkers: options.preprocessWorkers,
       }));
@@ -351,11 +356,14 @@ export async function runEvaluation(options: RunOptions): Promise<RunSummary> {
           judge,
         }),
       );
+      recordEndpointStats(manifest, backend);
+      writeManifest(runDir, manifest);
     }
   } catch (err) {
     progress.close();
     manifest.status = err instanceof RunInterruptedError ? 'interrupted' : 'failed';
     manifest.error = (err as Error).message;
+    recordEndpointStats(manifest, backend);
     finishManifest(runDir, manifest);
     if (!options.backendInstance) await backend.close();
     throw err;
@@ -366,6 +374,8 @@ export async function runEvaluation(options: RunOptions): Promise<RunSummary> {
   finishManifest(runDir, manifest);
 
   const summary: RunSummary = { runDir, name, status: 'complete', tasks: summaries, notes };
+  const endpoints = backend.endpointStats?.();
+  if (endpoints) summary.endpoints = endpoints;
   if (options.report !== false) {
     const report = await tryWriteReport(runDir);
     if (report.note) notes.push(report.note);
@@ -391,6 +401,13 @@ function pickTasks(prev: Record<string, TaskConfig>, now: readonly TaskConfig[])
   for (const t of now) if (prev[t.name]) out[t.name] = prev[t.name];
   for (const t of now) if (!prev[t.name]) out[t.name] = t; // a task new to this run folder
   return out;
+}
+
+/** The backend's per-endpoint counts (openai), on this session's manifest entry. */
+function recordEndpointStats(manifest: RunManifest, backend: Backend): void {
+  const stats = backend.endpointStats?.();
+  const s = manifest.sessions.at(-1);
+  if (stats && s) s.endpoints = stats;
 }
 
 function finishManifest(runDir: string, manifest: RunManifest): void {

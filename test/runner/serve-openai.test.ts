@@ -301,7 +301,7 @@ describe('openai backend', () => {
       const client = new OpenAIBackend({ endpoints: [failing.url], model: 'm', retries: 2, backoffMs: 5 });
       const [r] = await client.generate([req()]);
       expect(hits).toBe(3);
-      expect(r.error).toMatch(/gave up after 3 attempts; last: .*HTTP 500: boom/);
+      expect(r.error).toMatch(/^gave up after 3 attempts \(http-5xx ×3\); last: http-5xx: .*HTTP 500: boom/);
       expect(r.text).toBe('');
     } finally {
       await failing.close();
@@ -361,7 +361,9 @@ describe('openai backend', () => {
       });
       const out = await client.generate([req({ id: 'a' }), req({ id: 'b' })]);
       for (const r of out)
-        expect(r.error).toMatch(/gave up after 2 attempts; last: .*timed out after 100 ms/);
+        expect(r.error).toMatch(
+          /^gave up after 2 attempts \(timeout ×2\); last: timeout: .*timed out after 100 ms/,
+        );
       expect(hits).toBe(4);
     } finally {
       await stalled.close();
@@ -374,7 +376,7 @@ describe('openai backend', () => {
     await gone.close();
     const client = new OpenAIBackend({ endpoints: [url], model: 'm', retries: 1, backoffMs: 1 });
     const [r] = await client.generate([req()]);
-    expect(r.error).toMatch(/gave up after 2 attempts; last: .*request failed \(ECONNREFUSED\)/);
+    expect(r.error).toMatch(/^gave up after 2 attempts \(refused ×2\); last: refused: .*\(ECONNREFUSED\)/);
   });
 
   it('refuses a reply whose applied tile caps differ from the request', async () => {
@@ -390,7 +392,7 @@ describe('openai backend', () => {
     try {
       const client = new OpenAIBackend({ endpoints: [liar.url], model: 'm', retries: 0 });
       const [r] = await client.generate([req()]);
-      expect(r.error).toBe('server applied tile caps [6] instead of [12]');
+      expect(r.error).toBe('bad-reply: server applied tile caps [6] instead of [12]');
     } finally {
       await liar.close();
     }

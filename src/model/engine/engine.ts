@@ -47,6 +47,8 @@ export interface GenerationSettings extends SamplingSettings {
    * tokenizer's `</s>`), so the reference keeps generating through a `</s>`; decoding then drops it.
    */
   readonly stopTokens?: readonly string[];
+  /** Stops this request's generation early (finish reason 'cancelled'); a batch's other requests go on. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ChatRequest {
@@ -84,7 +86,7 @@ export interface ChatResult {
   readonly inputIds: number[];
   /** Generated ids, stop token excluded. */
   readonly outputIds: number[];
-  readonly finishReason: 'stop' | 'length';
+  readonly finishReason: 'stop' | 'length' | 'cancelled';
   /** Tiles per image, thumbnail included. */
   readonly tiles: number[];
   readonly timings: ChatTimings;
@@ -224,10 +226,16 @@ export class InternVLEngine {
     return result;
   }
 
-  /** Several requests through shared prefill and decode steps (left padded); results in request order. */
-  async batchChat(reqs: readonly ChatRequest[]): Promise<ChatResult[]> {
+  /**
+   * Several requests through shared prefill and decode steps (left padded); results in request order.
+   * `onText`: one callback per request for its text pieces as they are generated (as `chat`'s).
+   */
+  async batchChat(
+    reqs: readonly ChatRequest[],
+    onText?: readonly ((piece: string) => void)[],
+  ): Promise<ChatResult[]> {
     if (reqs.length === 0) return [];
-    return this.run(reqs);
+    return this.run(reqs, onText ? [...onText] : undefined);
   }
 
   /** Text pieces as they are generated; their concatenation equals `chat(req).text`. */
@@ -306,6 +314,7 @@ export class InternVLEngine {
       minNewTokens: g?.minNewTokens ?? 0,
       stopTokenIds: this.stopIds(g),
       ...(g && (g.temperature ?? 0) > 0 ? { sampling: g } : {}),
+      ...(g?.signal ? { signal: g.signal } : {}),
     };
   }
 

@@ -47,6 +47,8 @@ export interface RowSettings {
   readonly minNewTokens?: number;
   readonly stopTokenIds: readonly number[];
   readonly sampling?: SamplingSettings;
+  /** Ends this row early, before its next token (finish reason 'cancelled'); the other rows go on. */
+  readonly signal?: AbortSignal;
 }
 
 export interface PrefillBatch {
@@ -69,7 +71,7 @@ export interface GenerateOptions {
   readonly onToken?: (row: number, tokenId: number) => void;
 }
 
-export type FinishReason = 'stop' | 'length';
+export type FinishReason = 'stop' | 'length' | 'cancelled';
 
 export interface RowOutput {
   /** Generated ids, stop token excluded. */
@@ -152,6 +154,14 @@ export async function generate(
 
   // The prefill always runs when prompt logits are wanted, even with nothing to generate.
   while (!done.every(Boolean) || (step === 0 && options.keepPromptLogits)) {
+    // Cancelled rows stop before the next step; when none is left, the step is not run at all.
+    settings.forEach((s, b) => {
+      if (!done[b] && s.signal?.aborted) {
+        done[b] = true;
+        reasons[b] = 'cancelled';
+      }
+    });
+    if (done.every(Boolean) && !(step === 0 && options.keepPromptLogits)) break;
     const t0 = performance.now();
     const out: DecoderStepOutput = useCache
       ? await decoder.step({

@@ -22,6 +22,8 @@ export interface BackendOptions {
   readonly balance?: Balance;
   readonly timeoutMs?: number;
   readonly retries?: number;
+  /** openai: first retry backoff, ms. */
+  readonly backoffMs?: number;
   readonly echoDelayMs?: number;
   /** onnx: image preprocessing worker threads (default: cores - 1; 0 = on the main thread). */
   readonly preprocessWorkers?: number;
@@ -40,6 +42,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
         balance: opts.balance,
         timeoutMs: opts.timeoutMs,
         retries: opts.retries,
+        backoffMs: opts.backoffMs,
       });
     case 'onnx': {
       const { createOnnxBackend } = await import('./onnx-loader.ts');

@@ -166,8 +166,19 @@ export class OnnxBackend implements Backend {
       }
     }
     if (ready.length > 0) {
+      // Streaming requests get their pieces as generated; a request that already sent some is not run again
+      // alone after a batch failure (its client would see the text twice).
+      const emitted = ready.map(() => false);
+      const streaming = ready.some((r) => requests[r.index].onText);
+      const onText = ready.map((r, k) => (piece: string) => {
+        emitted[k] = true;
+        requests[r.index].onText?.(piece);
+      });
       try {
-        const out = await this.engine.batchChat(ready.map((r) => r.chat));
+        const out = await this.engine.batchChat(
+          ready.map((r) => r.chat),
+          streaming ? onText : undefined,
+        );
         const ms = performance.now() - t0;
         ready.forEach((r, k) => (results[r.index] = this.success(requests[r.index], out[k], ms)));
       } catch (batchError) {
@@ -179,10 +190,17 @@ export class OnnxBackend implements Backend {
             performance.now() - t0,
           );
         } else {
-          for (const r of ready) {
+          for (const [k, r] of ready.entries()) {
             const t1 = performance.now();
+            if (emitted[k]) {
+              results[r.index] = this.failure(requests[r.index], batchError, t1 - t0);
+              continue;
+            }
             try {
-              const [one] = await this.engine.batchChat([r.chat]);
+              const [one] = await this.engine.batchChat(
+                [r.chat],
+                requests[r.index].onText ? [onText[k]] : undefined,
+              );
               results[r.index] = this.success(requests[r.index], one, performance.now() - t1);
             } catch (err) {
               results[r.index] = this.failure(requests[r.index], err, performance.now() - t1);
@@ -212,11 +230,21 @@ export class OnnxBackend implements Backend {
         throw new Error(`request ${req.id}: image ${i + 1}: ${errorText(err)}`);
       }
     }
+    const s = req.sampling;
     return {
       question: req.question,
       ...(images.length > 0 ? { images } : {}),
       ...(req.systemMessage !== undefined ? { systemMessage: req.systemMessage } : {}),
-      generation: { maxNewTokens: req.maxNewTokens, minNewTokens: req.minNewTokens },
+      ...(req.history !== undefined ? { history: req.history } : {}),
+      generation: {
+        maxNewTokens: req.maxNewTokens,
+        minNewTokens: req.minNewTokens,
+        ...(s?.temperature !== undefined ? { temperature: s.temperature } : {}),
+        ...(s?.topP !== undefined ? { topP: s.topP } : {}),
+        ...(s?.topK !== undefined ? { topK: s.topK } : {}),
+        ...(s?.seed !== undefined ? { seed: s.seed } : {}),
+        ...(req.signal ? { signal: req.signal } : {}),
+      },
     };
   }
 
@@ -242,7 +270,13 @@ export class OnnxBackend implements Backend {
       tiles: r.tiles,
       imageTokens: totalTiles * this.engine.info.numImageToken,
       latencyMs,
+      finishReason: r.finishReason,
     };
+  }
+
+  /** The prompt's length in tokens, images expanded (preprocesses the images unless `prepare` did). */
+  async promptTokens(req: GenerationRequest): Promise<number> {
+    return this.engine.prepare(await this.toChatRequest(req)).inputIds.length;
   }
 
   private failure(req: GenerationRequest, err: unknown, latencyMs: number): GenerationResult {

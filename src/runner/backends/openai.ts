@@ -8,10 +8,12 @@
  *   (vllm/entrypoints/openai/protocol.py, InternVL processor PR #8946). `generic` sends both (our `serve` reads
  *   either); servers that know neither ignore unknown fields, which is why the manifest records the server kind.
  * - Greedy: temperature 0, `max_tokens` from the task; min tokens as each server spells it.
- * - Several endpoints: least-loaded (fewest requests in flight, ties in turn) or round-robin.
- * - Retries with exponential backoff on 429, 5xx, network errors and timeouts, a bounded number of times;
- *   each attempt has its own timeout (AbortController). Other 4xx fail at once. A failure is a result with
- *   `error`, never a throw, so one bad sample cannot stop a run.
+ * - Several endpoints (endpoint-pool.ts): least-loaded or round-robin among the healthy ones; a dead endpoint is
+ *   taken out of the balance and probed again later; a `Retry-After` keeps its endpoint out until then.
+ * - Retries with jittered exponential backoff on every retryable failure kind (http-json.ts: refused, reset,
+ *   timeout, stalled, http-5xx, rate-limited, truncated, not-json), a bounded number of times, each attempt with
+ *   its own timeout; other 4xx fail at once. A failure is a result whose `error` names the kind of each attempt's
+ *   failure, never a throw, so one bad sample cannot stop a run. Per-endpoint counts: `endpointStats()`.
  */
 import {
   failedResult,
@@ -20,10 +22,11 @@ import {
   type GenerationRequest,
   type GenerationResult,
 } from '../backend.ts';
-import { backoffDelayMs, postJson, RetryableError } from './http-json.ts';
+import { EndpointPool, type Balance, type Clock, type EndpointStats } from './endpoint-pool.ts';
+import { jitteredBackoffMs, postJson, RequestFailure, type FailureKind } from './http-json.ts';
 
+export type { Balance };
 export type ServerKind = 'lmdeploy' | 'vllm' | 'generic';
-export type Balance = 'least-loaded' | 'round-robin';
 
 export interface OpenAIBackendOptions {
   readonly endpoints: readonly string[];
@@ -41,11 +44,16 @@ export interface OpenAIBackendOptions {
   readonly maxBackoffMs?: number;
   /** Requests `generate` sends at once when given a batch (the runner sends one per call). */
   readonly maxBatch?: number;
-}
-
-interface Endpoint {
-  readonly base: string;
-  inFlight: number;
+  /** Consecutive connection-level failures that take an endpoint out of the balance (default 3). */
+  readonly deadAfter?: number;
+  /** First time a dead endpoint stays out before it is probed again, ms (default 5 000, doubling to 60 000). */
+  readonly probeAfterMs?: number;
+  /** Longest `Retry-After` honoured, ms (default 120 000). */
+  readonly maxRetryAfterMs?: number;
+  /** Time source for backoff and endpoint health (tests: virtual time). */
+  readonly clock?: Clock;
+  /** Random numbers in [0, 1) for backoff jitter (default Math.random). */
+  readonly random?: () => number;
 }
 
 /** `http://h:p`, `http://h:p/v1` and `.../v1/chat/completions` all mean the same server. */
@@ -99,6 +107,9 @@ export function buildContent(req: GenerationRequest, kind: ServerKind): ContentP
   return parts;
 }
 
+/** Counts `<image>` placeholders. */
+const placeholders = (text: string): number => text.split('<image>').length - 1;
+
 export function buildChatBody(
   req: GenerationRequest,
   model: string,
@@ -106,15 +117,34 @@ export function buildChatBody(
 ): Record<string, unknown> {
   const messages: unknown[] = [];
   if (req.systemMessage !== undefined) messages.push({ role: 'system', content: req.systemMessage });
-  messages.push({ role: 'user', content: buildContent(req, kind) });
+  // Earlier rounds take the first images, one per placeholder (the model card's multi-turn chat).
+  let used = 0;
+  for (const [q, a] of req.history ?? []) {
+    const n = placeholders(q);
+    const turn: GenerationRequest = {
+      ...req,
+      question: q,
+      images: req.images.slice(used, used + n),
+      maxTiles: req.maxTiles.slice(used, used + n),
+    };
+    used += n;
+    messages.push({ role: 'user', content: buildContent(turn, kind) });
+    messages.push({ role: 'assistant', content: a });
+  }
+  const current =
+    used === 0 ? req : { ...req, images: req.images.slice(used), maxTiles: req.maxTiles.slice(used) };
+  messages.push({ role: 'user', content: buildContent(current, kind) });
+  const s = req.sampling;
   const body: Record<string, unknown> = {
     model,
     messages,
-    temperature: 0,
-    top_p: 1,
+    temperature: s?.temperature ?? 0,
+    top_p: s?.topP ?? 1,
     max_tokens: req.maxNewTokens,
     stream: false,
   };
+  if (s?.topK !== undefined) body.top_k = s.topK;
+  if (s?.seed !== undefined) body.seed = s.seed;
   // One cap per request for vLLM: the processor kwargs apply to every image of the request.
   const cap = req.maxTiles.length ? Math.max(...req.maxTiles) : undefined;
   if (kind !== 'lmdeploy' && cap !== undefined) body.mm_processor_kwargs = { max_dynamic_patch: cap };
@@ -129,37 +159,46 @@ export function buildChatBody(
 export class OpenAIBackend implements Backend {
   readonly info: BackendInfo;
   readonly maxBatch: number;
-  private readonly endpoints: Endpoint[];
+  private readonly pool: EndpointPool;
   private readonly kind: ServerKind;
-  private readonly balance: Balance;
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
-  private next = 0;
-  private closed = false;
-  private readonly controllers = new Set<AbortController>();
+  private readonly random: () => number;
+  /** Aborted by close(): ends every attempt and wait in flight. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly opts: OpenAIBackendOptions) {
     if (opts.endpoints.length === 0) throw new Error('openai backend: give at least one --endpoint URL');
     for (const e of opts.endpoints) {
       if (!/^https?:\/\//.test(e)) throw new Error(`openai backend: endpoint "${e}" must be an http(s) URL`);
     }
-    this.endpoints = opts.endpoints.map((base) => ({ base: chatCompletionsUrl(base), inFlight: 0 }));
+    const balance = opts.balance ?? 'least-loaded';
+    this.pool = new EndpointPool(
+      opts.endpoints.map((e) => chatCompletionsUrl(e)),
+      {
+        balance,
+        ...(opts.deadAfter !== undefined ? { deadAfter: opts.deadAfter } : {}),
+        ...(opts.probeAfterMs !== undefined ? { probeAfterMs: opts.probeAfterMs } : {}),
+        ...(opts.maxRetryAfterMs !== undefined ? { maxRetryAfterMs: opts.maxRetryAfterMs } : {}),
+        ...(opts.clock ? { clock: opts.clock } : {}),
+      },
+    );
     this.kind = opts.serverKind ?? 'generic';
-    this.balance = opts.balance ?? 'least-loaded';
     this.timeoutMs = opts.timeoutMs ?? 300_000;
     this.retries = opts.retries ?? 4;
     this.backoffMs = opts.backoffMs ?? 500;
     this.maxBackoffMs = opts.maxBackoffMs ?? 30_000;
+    this.random = opts.random ?? Math.random;
     this.maxBatch = opts.maxBatch ?? 1;
     this.info = {
       name: 'openai',
       model: opts.model,
       extra: {
-        endpoints: this.endpoints.map((e) => e.base),
+        endpoints: this.pool.urls,
         serverKind: this.kind,
-        balance: this.balance,
+        balance,
         timeoutMs: this.timeoutMs,
         retries: this.retries,
       },
@@ -170,22 +209,13 @@ export class OpenAIBackend implements Backend {
     return Promise.all(requests.map((r) => this.one(r)));
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const c of this.controllers) c.abort(new Error('backend closed'));
+  /** Per-endpoint counts so far: attempts, successes, retries, failures by kind, times marked down. */
+  endpointStats(): EndpointStats[] {
+    return this.pool.stats();
   }
 
-  private pick(): Endpoint {
-    const n = this.endpoints.length;
-    const start = this.next;
-    this.next = (this.next + 1) % n;
-    if (this.balance === 'round-robin') return this.endpoints[start];
-    let best = this.endpoints[start];
-    for (let k = 1; k < n; k++) {
-      const e = this.endpoints[(start + k) % n];
-      if (e.inFlight < best.inFlight) best = e;
-    }
-    return best;
+  async close(): Promise<void> {
+    this.closing.abort(new Error('backend closed'));
   }
 
   private async one(req: GenerationRequest): Promise<GenerationResult> {
@@ -196,41 +226,37 @@ export class OpenAIBackend implements Backend {
     } catch (err) {
       return this.fail(req, (err as Error).message, t0);
     }
-    const attempts: string[] = [];
+    const signal = req.signal ? AbortSignal.any([req.signal, this.closing.signal]) : this.closing.signal;
+    const kinds: FailureKind[] = [];
+    let last = '';
     for (let attempt = 0; attempt <= this.retries; attempt++) {
-      if (this.closed) return this.fail(req, 'backend closed', t0);
+      if (signal.aborted) return this.fail(req, `aborted: ${abortMessage(signal)}`, t0);
       if (attempt > 0) {
-        const delay = backoffDelayMs(attempt, this.backoffMs, this.maxBackoffMs);
-        await new Promise((r) => setTimeout(r, delay));
+        const delay = jitteredBackoffMs(attempt, this.backoffMs, this.maxBackoffMs, this.random());
+        await this.pool.clock.sleep(delay, signal);
       }
-      const endpoint = this.pick();
-      endpoint.inFlight++;
+      const lease = await this.pool.acquire(attempt > 0, signal);
+      if (!lease) return this.fail(req, `aborted: ${abortMessage(signal)}`, t0);
       try {
-        const reply = await this.post(endpoint.base, body);
-        return this.parseReply(req, reply, t0);
+        const reply = await postJson(lease.url, body, {
+          apiKey: this.opts.apiKey,
+          timeoutMs: this.timeoutMs,
+          signal,
+        });
+        const result = this.parseReply(req, reply, t0);
+        if (result.error === undefined) lease.succeeded();
+        else lease.failed('bad-reply');
+        return result;
       } catch (err) {
-        const msg = `${endpoint.base}: ${(err as Error).message}`;
-        attempts.push(msg);
-        if (!(err instanceof RetryableError)) return this.fail(req, msg, t0);
-      } finally {
-        endpoint.inFlight--;
+        const failure =
+          err instanceof RequestFailure ? err : new RequestFailure('reset', (err as Error).message);
+        lease.failed(failure.kind, failure.retryAfterMs);
+        kinds.push(failure.kind);
+        last = `${failure.kind}: ${lease.url}: ${failure.message}`;
+        if (!failure.retryable) return this.fail(req, last, t0);
       }
     }
-    return this.fail(req, `gave up after ${attempts.length} attempts; last: ${attempts.at(-1)}`, t0);
-  }
-
-  private async post(url: string, body: string): Promise<unknown> {
-    const controller = new AbortController();
-    this.controllers.add(controller);
-    try {
-      return await postJson(url, body, {
-        apiKey: this.opts.apiKey,
-        timeoutMs: this.timeoutMs,
-        signal: controller.signal,
-      });
-    } finally {
-      this.controllers.delete(controller);
-    }
+    return this.fail(req, `gave up after ${kinds.length} attempts (${tally(kinds)}); last: ${last}`, t0);
   }
 
   private parseReply(req: GenerationRequest, reply: unknown, t0: number): GenerationResult {
@@ -241,13 +267,17 @@ export class OpenAIBackend implements Backend {
     };
     const content = r.choices?.[0]?.message?.content;
     if (typeof content !== 'string') {
-      return this.fail(req, 'reply has no choices[0].message.content string', t0);
+      return this.fail(req, 'bad-reply: reply has no choices[0].message.content string', t0);
     }
     // A server that reports the tile caps it applied (our `serve`) is held to the ones asked for: a silently
     // dropped cap is the classic cause of serving-vs-local gaps (vllm#9989, ms-swift#9850).
     const applied = r.internvl?.max_tiles;
     if (Array.isArray(applied) && JSON.stringify(applied) !== JSON.stringify(req.maxTiles)) {
-      return this.fail(req, `server applied tile caps [${applied}] instead of [${req.maxTiles}]`, t0);
+      return this.fail(
+        req,
+        `bad-reply: server applied tile caps [${applied}] instead of [${req.maxTiles}]`,
+        t0,
+      );
     }
     // Tiles are only known when the server says (our `serve` adds `internvl.tiles`); otherwise left empty.
     const tiles = Array.isArray(r.internvl?.tiles) ? r.internvl.tiles : [];
@@ -265,4 +295,16 @@ export class OpenAIBackend implements Backend {
   private fail(req: GenerationRequest, error: string, t0: number): GenerationResult {
     return failedResult(req, error, performance.now() - t0);
   }
+}
+
+/** `http-5xx ×2, reset ×1`: the kinds of a request's failed attempts, in first-seen order. */
+function tally(kinds: readonly FailureKind[]): string {
+  const counts = new Map<FailureKind, number>();
+  for (const k of kinds) counts.set(k, (counts.get(k) ?? 0) + 1);
+  return [...counts].map(([k, n]) => `${k} ×${n}`).join(', ');
+}
+
+function abortMessage(signal: AbortSignal): string {
+  const r = signal.reason as unknown;
+  return r instanceof Error ? r.message : String(r ?? 'aborted');
 }
