@@ -3,8 +3,10 @@
  * backoff honoured, dead endpoints taken out of the balance and probed again, and a whole run over faulty
  * endpoints that ends with every sample exactly once (a prediction or a named error record).
  */
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GenerationRequest } from '../../src/runner/backend.ts';
 import { EndpointPool, type Clock } from '../../src/runner/backends/endpoint-pool.ts';
@@ -18,6 +20,14 @@ import { OpenAIBackend } from '../../src/runner/backends/openai.ts';
 import { runEvaluation } from '../../src/runner/run-evaluation.ts';
 import { FaultServer, seeded, type Fault } from './fault-server.ts';
 import { readJsonl, tempDir, writeTasks } from './helpers.ts';
+
+const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bin/internvl-eval.js');
+const lineCount = (file: string) =>
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '').length
+    : 0;
 
 /** Virtual time: `sleep` moves the clock instead of waiting, so schedules are checked without wall-clock time. */
 class VirtualClock implements Clock {
@@ -360,4 +370,93 @@ describe('a run over faulty endpoints', () => {
     const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
     expect(manifest.sessions.at(-1).endpoints).toEqual(stats);
   }, 60_000);
+});
+
+describe('kill -9 and --resume in the middle of faults', () => {
+  it('a real `run --backend openai` child, SIGKILLed part-way and resumed, logs every sample exactly once', async () => {
+    const a = await faulty(matrixPlan(11, 30), 1_000);
+    const b = await faulty(matrixPlan(12, null), 1_000);
+    const root = tempDir('runner-faults-kill-');
+    const rows = Array.from({ length: 40 }, (_, i) => ({
+      question_id: `s${i}`,
+      question: `q${i}`,
+      answer: 'yes',
+      image: `${i}.png`,
+    }));
+    const { configDir, dataRoot } = writeTasks(root, [{ name: 'alpha', rows }]);
+    const out = path.join(root, 'run');
+    const args = [
+      cli,
+      'run',
+      '--model',
+      'm',
+      '--backend',
+      'openai',
+      '--endpoint',
+      a.url,
+      '--endpoint',
+      b.url,
+      '--tasks',
+      'alpha',
+      '--config-dir',
+      configDir,
+      '--data-root',
+      dataRoot,
+      '--out',
+      out,
+      '--retries',
+      '8',
+      '--retry-backoff',
+      '0.02',
+      '--request-timeout',
+      '0.4',
+      '--concurrency',
+      '2',
+      '--quiet',
+      '--no-report',
+    ];
+    const log = path.join(out, 'predictions', 'alpha.jsonl');
+    // Child processes, not spawnSync: the fault servers live in this process's event loop.
+    const runChild = (extra: string[]) => {
+      const child = spawn(process.execPath, [...args, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (d) => (output += String(d)));
+      child.stderr.on('data', (d) => (output += String(d)));
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      return { child, exited, output: () => output };
+    };
+    const first = runChild([]);
+    for (let i = 0; i < 1200 && lineCount(log) < 8 && first.child.exitCode === null; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const partial = lineCount(log);
+    expect(partial, first.output()).toBeGreaterThanOrEqual(8);
+    expect(partial).toBeLessThan(rows.length);
+
+    const second = runChild(['--resume']);
+    expect(await second.exited, second.output()).toBe(0);
+    const records = readJsonl(log);
+    const ids = records.map((r) => r.id as string);
+    const lost = rows.filter((r) => !ids.includes(r.question_id)).length;
+    const duplicated = ids.length - new Set(ids).size;
+    const errors = records.filter((r) => r.error !== undefined);
+    console.log(
+      `kill -9 + resume under faults: faults injected ${a.faults + b.faults}, samples ${records.length} ` +
+        `(${partial} before the kill), lost ${lost}, duplicated ${duplicated}, error records ${errors.length}`,
+    );
+    expect(lost).toBe(0);
+    expect(duplicated).toBe(0);
+    expect(a.faults + b.faults).toBeGreaterThan(5);
+    for (const r of records) {
+      if (r.error !== undefined)
+        expect(r.error).toMatch(/^(gave up after \d+ attempts \(.*\); last: )?[a-z0-9-]+: /);
+      else expect(r.prediction).toBe(`q${r.id.slice(1)}`);
+    }
+    const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.status).toBe('complete');
+    expect(manifest.sessions).toHaveLength(2);
+    expect(manifest.sessions[1].endpoints.map((e: { url: string }) => e.url)).toHaveLength(2);
+  }, 90_000);
 });
