@@ -1,5 +1,5 @@
 /** Aggregates shared by the plain-mean metrics (×100 means with a per-group breakdown). */
-import type { Aggregate, ScoreInput, SampleScore } from './scorer.ts';
+import type { Aggregate, Resampling, ScoreInput, SampleScore } from './scorer.ts';
 import { mean, meanCi, type BootstrapOptions } from './bootstrap.ts';
 
 export interface MeanAggregateOptions extends BootstrapOptions {
@@ -58,4 +58,31 @@ export function groupBy(
     else groups.set(name, [values[i]]);
   });
   return groups;
+}
+
+/**
+ * Resampling of a mean of independent samples (`meanAggregate`'s score): one unit per sample (or per listed sample,
+ * `rows`), score = scale × the mean of the drawn samples' scores (those `keep` accepts).
+ */
+export function sampleMeanResampling(
+  n: number,
+  scale = 100,
+  rows?: readonly number[],
+  keep: (score: number) => boolean = () => true,
+): Resampling {
+  const units = (rows ?? Array.from({ length: n }, (_, i) => i)).map((i) => [i]);
+  return {
+    units,
+    score(drawn, scores) {
+      let sum = 0;
+      let count = 0;
+      for (const u of drawn) {
+        const v = scores[units[u][0]].score;
+        if (!keep(v)) continue;
+        sum += v;
+        count++;
+      }
+      return count === 0 ? NaN : (scale * sum) / count;
+    },
+  };
 }

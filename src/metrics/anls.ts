@@ -5,7 +5,7 @@
 import type { Scorer } from './scorer.ts';
 import { answerList, requireString } from './field-error.ts';
 import { pyLen, pyLower, pySplit, pyStrip, pyUpper } from './py-semantics.ts';
-import { meanAggregate } from './aggregate-helpers.ts';
+import { meanAggregate, sampleMeanResampling } from './aggregate-helpers.ts';
 
 /** Levenshtein distance over code points (Python iterates a str by code point). */
 export function levenshtein(a: string, b: string): number {
@@ -62,5 +62,8 @@ export const anlsScorer: Scorer<{ threshold?: number }> = {
   },
   aggregate(inputs, scores) {
     return meanAggregate('anls', inputs, scores);
+  },
+  resampling(inputs) {
+    return sampleMeanResampling(inputs.length);
   },
 };

@@ -6,7 +6,7 @@
 import type { Scorer } from './scorer.ts';
 import { answerList, requireString } from './field-error.ts';
 import { pyLower, pyStrip } from './py-semantics.ts';
-import { meanAggregate } from './aggregate-helpers.ts';
+import { meanAggregate, sampleMeanResampling } from './aggregate-helpers.ts';
 
 export function exactMatch(prediction: string, answers: readonly string[]): boolean {
   const pred = pyLower(pyStrip(prediction));
@@ -21,5 +21,8 @@ export const exactMatchScorer: Scorer = {
   },
   aggregate(inputs, scores) {
     return meanAggregate('exact_match', inputs, scores);
+  },
+  resampling(inputs) {
+    return sampleMeanResampling(inputs.length);
   },
 };

@@ -3,7 +3,7 @@
  * (`score = answer == extracted`, exact-matching mode) and `vlmeval/dataset/utils/yorn.py` (`YOrN_Extraction`,
  * `Hallusion_rating`).
  */
-import type { Aggregate, ScoreInput, Scorer } from './scorer.ts';
+import type { Aggregate, Resampling, ScoreInput, Scorer } from './scorer.ts';
 import { FieldError, requireString, singleAnswer } from './field-error.ts';
 import { yornExtraction } from './yorn.ts';
 import { bootstrapCi, mean } from './bootstrap.ts';
@@ -95,5 +95,33 @@ export const hallusionbenchScorer: Scorer = {
     );
     const breakdown: Record<string, number> = { aAcc: r.aAcc, fAcc: r.fAcc, qAcc: r.qAcc };
     return { metric: 'hallusionbench', n: units.length, score: overall(r), ci95, breakdown, unit: 'x100' };
+  },
+  /** Sets (`{l2}_{set_id}`) as the aggregate's CI draws them; a set drawn twice counts as two sets. */
+  resampling(inputs): Resampling {
+    const meta = inputs.map((input) => ({
+      l2: String(input['l2-category']),
+      ids: hallusionIds(indexOf(input)),
+    }));
+    const bySet = new Map<string, number[]>();
+    meta.forEach((m, i) => {
+      const k = `${m.l2}_${m.ids.setId}`;
+      (bySet.get(k) ?? bySet.set(k, []).get(k)!).push(i);
+    });
+    const units = [...bySet.values()];
+    return {
+      units,
+      score: (drawn, scores) =>
+        overall(
+          hallusionRating(
+            drawn.flatMap((u, j) =>
+              units[u].map((i) => ({
+                l2: meta[i].l2,
+                ids: { ...meta[i].ids, setId: `${meta[i].ids.setId}#${j}` },
+                score: scores[i].score,
+              })),
+            ),
+          ),
+        ),
+    };
   },
 };

@@ -5,11 +5,11 @@
  * `mcq_circular_eval`, `report_acc`), in the `exact_matching` policy (no LLM judge): whatever `can_infer` cannot
  * decide becomes `'Z'`, which is wrong.
  */
-import type { Aggregate, ScoreInput, Scorer } from './scorer.ts';
+import type { Aggregate, Resampling, ScoreInput, Scorer } from './scorer.ts';
 import { FieldError, requireString, singleAnswer } from './field-error.ts';
 import { pyLower, pySplit, pyStrip } from './py-semantics.ts';
 import { bootstrapCi, mean } from './bootstrap.ts';
-import { groupMeans } from './aggregate-helpers.ts';
+import { groupMeans, sampleMeanResampling } from './aggregate-helpers.ts';
 
 export type Choices = Readonly<Record<string, string>>;
 
@@ -192,6 +192,27 @@ export const mcqScorer: Scorer<McqOptions> = {
         ...groupMeans(mainInputs, groupHits, 'category', 100),
       },
       unit: 'x100',
+    };
+  },
+  /** Vanilla: single rows. Circular: one unit per main question holding its group's rows (all must be right). */
+  resampling(inputs, options): Resampling {
+    const indices = inputs.map(mcqIndex);
+    const circular = options?.circular ?? indices.some((i) => i !== null && i >= MMBENCH_CIRCULAR_OFFSET);
+    if (!circular) return sampleMeanResampling(inputs.length);
+    const missing = indices.findIndex((i) => i === null);
+    if (missing >= 0)
+      throw new FieldError(
+        'index',
+        `record "${inputs[missing].id}" has no integer index (needed for circular scoring)`,
+      );
+    const groups = circularGroups(indices as number[], new Array<number>(inputs.length).fill(0));
+    const units = groups.map((g) => g.rows);
+    return {
+      units,
+      score: (drawn, scores) =>
+        drawn.length === 0
+          ? NaN
+          : (100 * drawn.filter((u) => units[u].every((r) => scores[r].score === 1)).length) / drawn.length,
     };
   },
 };

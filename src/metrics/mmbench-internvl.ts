@@ -6,7 +6,7 @@
 import type { Scorer } from './scorer.ts';
 import { requireString, singleAnswer } from './field-error.ts';
 import { pyFirstChar, pyLen, pyStrip } from './py-semantics.ts';
-import { meanAggregate } from './aggregate-helpers.ts';
+import { meanAggregate, sampleMeanResampling } from './aggregate-helpers.ts';
 import { requireChoices } from './mcq.ts';
 
 /**
@@ -36,5 +36,8 @@ export const mmbenchInternvlScorer: Scorer = {
   },
   aggregate(inputs, scores) {
     return meanAggregate('mmbench_internvl', inputs, scores);
+  },
+  resampling(inputs) {
+    return sampleMeanResampling(inputs.length);
   },
 };

@@ -10,6 +10,7 @@ import {
   mmeAggregate,
   mmeImageGroups,
   mmeImageKey,
+  mmeResampling,
   mmeScores,
   type MmeImageGroup,
 } from './mme.ts';
@@ -53,5 +54,8 @@ export const mmeVlmevalkitScorer: Scorer = {
         `MME image in "${lone.subtask}" has only one question (MME_rating needs pairs)`,
       );
     return mmeAggregate('mme_vlmevalkit', groups, inputs.length, vekScores);
+  },
+  resampling(inputs) {
+    return mmeResampling(inputs, (s) => ({ correct: s.score === 1, skipped: false }), vekScores);
   },
 };

@@ -3,7 +3,7 @@
  * then each answer is written as the 4th tab-separated field of a line) and the official
  * `internvl_chat/eval/mme/calculation.py` (`calculate_metrics.parse_pred_ans`, `process_result`).
  */
-import type { Aggregate, ScoreInput, SampleScore, Scorer } from './scorer.ts';
+import type { Aggregate, Resampling, ScoreInput, SampleScore, Scorer } from './scorer.ts';
 import { FieldError, requireString, singleAnswer } from './field-error.ts';
 import { pyLower, pySlice } from './py-semantics.ts';
 import { bootstrapCi } from './bootstrap.ts';
@@ -105,13 +105,10 @@ export function mmeImageKey(input: ScoreInput): string | null {
 
 /**
  * Group questions into images: by (`category`, image key) when an image key is given, else consecutive pairs of lines
- * within each subtask in input order (calculation.py's `divide_chunks(lines, 2)`).
+ * within each subtask in input order (calculation.py's `divide_chunks(lines, 2)`). Returns each image's input rows.
  */
-export function mmeImageGroups(
-  inputs: readonly ScoreInput[],
-  results: readonly { correct: boolean; skipped: boolean }[],
-): MmeImageGroup[] {
-  const groups = new Map<string, { subtask: string; results: { correct: boolean; skipped: boolean }[] }>();
+export function mmeImageRows(inputs: readonly ScoreInput[]): { subtask: string; rows: number[] }[] {
+  const groups = new Map<string, { subtask: string; rows: number[] }>();
   const pairCounters = new Map<string, number>();
   inputs.forEach((input, i) => {
     const subtask = String(input.category);
@@ -124,11 +121,46 @@ export function mmeImageGroups(
       pairCounters.set(subtask, n + 1);
       key = `${subtask}\u0000pair\u0000${Math.floor(n / 2)}`;
     }
-    const g = groups.get(key) ?? groups.set(key, { subtask, results: [] }).get(key)!;
-    g.results.push(results[i]);
+    const g = groups.get(key) ?? groups.set(key, { subtask, rows: [] }).get(key)!;
+    g.rows.push(i);
   });
   return [...groups.values()];
 }
+
+/** The images of `mmeImageRows` with their questions' results. */
+export function mmeImageGroups(
+  inputs: readonly ScoreInput[],
+  results: readonly { correct: boolean; skipped: boolean }[],
+): MmeImageGroup[] {
+  return mmeImageRows(inputs).map((g) => ({ subtask: g.subtask, results: g.rows.map((i) => results[i]) }));
+}
+
+/**
+ * Resampling shared with `mme_vlmevalkit`: images redrawn within their subtask (as the aggregate's CI); a draw's
+ * score is the MME sum of the drawn images, with `resultOf` turning a sample score into correct / skipped.
+ */
+export function mmeResampling(
+  inputs: readonly ScoreInput[],
+  resultOf: (s: SampleScore) => { correct: boolean; skipped: boolean },
+  scoresOf: (g: readonly MmeImageGroup[]) => Record<string, number> = (g) => mmeScores(g),
+): Resampling {
+  const images = mmeImageRows(inputs);
+  return {
+    units: images.map((g) => g.rows),
+    strata: images.map((g) => g.subtask),
+    score(drawn, scores) {
+      const s = scoresOf(
+        drawn.map((u) => ({
+          subtask: images[u].subtask,
+          results: images[u].rows.map((i) => resultOf(scores[i])),
+        })),
+      );
+      return s.perception + s.cognition;
+    },
+  };
+}
+
+const mmeResult = (s: SampleScore) => ({ correct: s.score === 1, skipped: s.extracted === 'skipped' });
 
 /**
  * Subtask score = `acc*100 + acc_plus*100`: `acc` = correct / counted questions (sklearn `accuracy_score`),
@@ -203,7 +235,9 @@ export const mmeScorer: Scorer = {
     return { score: r.correct ? 1 : 0, extracted: r.extracted };
   },
   aggregate(inputs, scores) {
-    const results = scores.map((s) => ({ correct: s.score === 1, skipped: s.extracted === 'skipped' }));
-    return mmeAggregate('mme', mmeImageGroups(inputs, results), inputs.length);
+    return mmeAggregate('mme', mmeImageGroups(inputs, scores.map(mmeResult)), inputs.length);
+  },
+  resampling(inputs) {
+    return mmeResampling(inputs, mmeResult);
   },
 };

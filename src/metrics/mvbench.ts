@@ -5,7 +5,7 @@
 import type { Scorer } from './scorer.ts';
 import { FieldError, requireString, singleAnswer } from './field-error.ts';
 import { pyLower } from './py-semantics.ts';
-import { meanAggregate } from './aggregate-helpers.ts';
+import { meanAggregate, sampleMeanResampling } from './aggregate-helpers.ts';
 
 /**
  * `check_ans(pred, gt)`: drop every `'Answer: '`, take the first SPACE-separated token of each (lowercased;
@@ -47,5 +47,8 @@ export const mvbenchScorer: Scorer = {
   /** Micro average over all questions (the reference's `Avg`), per-task means in the breakdown (`category`). */
   aggregate(inputs, scores) {
     return meanAggregate('mvbench', inputs, scores);
+  },
+  resampling(inputs) {
+    return sampleMeanResampling(inputs.length);
   },
 };

@@ -118,4 +118,12 @@ export const ocrbenchScorer: Scorer = {
       unit: '/1000',
     };
   },
+  /** Single samples; the score of a draw is its hit count (every category counts towards the final score). */
+  resampling(inputs) {
+    const units = inputs.map((_, i) => [i]);
+    return {
+      units,
+      score: (drawn, scores) => drawn.reduce((s, u) => s + scores[units[u][0]].score, 0),
+    };
+  },
 };

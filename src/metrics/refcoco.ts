@@ -6,7 +6,7 @@
 import type { Scorer } from './scorer.ts';
 import { FieldError, requireString } from './field-error.ts';
 import { pyFloat } from './py-semantics.ts';
-import { meanAggregate } from './aggregate-helpers.ts';
+import { meanAggregate, sampleMeanResampling } from './aggregate-helpers.ts';
 
 export type Box = readonly [number, number, number, number];
 
@@ -104,5 +104,8 @@ export const refcocoScorer: Scorer = {
   },
   aggregate(inputs, scores) {
     return meanAggregate('refcoco_acc', inputs, scores);
+  },
+  resampling(inputs) {
+    return sampleMeanResampling(inputs.length);
   },
 };

@@ -2,11 +2,11 @@
  * ChartQA relaxed accuracy as InternVL calls it: InternVL `internvl_chat/eval/vqa/evaluate_vqa.py`,
  * `relaxed_correctness` (copied from pix2struct `metrics.py`) and `evaluate_relaxed_accuracy`.
  */
-import type { Aggregate, Scorer } from './scorer.ts';
+import type { Aggregate, Resampling, Scorer } from './scorer.ts';
 import { answerList, requireString } from './field-error.ts';
 import { pyFloat, pyLower, pyRstrip, pyStrip, pyTruthyFloat } from './py-semantics.ts';
 import { bootstrapCi, mean } from './bootstrap.ts';
-import { groupBy, meanAggregate } from './aggregate-helpers.ts';
+import { groupBy, meanAggregate, sampleMeanResampling } from './aggregate-helpers.ts';
 
 /**
  * pix2struct `_to_float`: `float(text.rstrip('%')) / 100.0` if the text ends with `%`, else `float(text)`;
@@ -87,6 +87,29 @@ export const relaxedAccuracyScorer: Scorer<{ maxRelativeChange?: number }> = {
       ci95: bootstrapCi(units, statistic, { strata: labels }),
       breakdown,
       unit: 'x100',
+    };
+  },
+  /** Single samples; with a `split` field they are redrawn within their split and the split means averaged. */
+  resampling(inputs): Resampling {
+    if (
+      !inputs.some(
+        (i) => typeof i[CHARTQA_SPLIT_FIELD] === 'string' || typeof i[CHARTQA_SPLIT_FIELD] === 'number',
+      )
+    )
+      return sampleMeanResampling(inputs.length);
+    const labels = inputs.map((i) => String(i[CHARTQA_SPLIT_FIELD] ?? ''));
+    const units = inputs.map((_, i) => [i]);
+    return {
+      units,
+      strata: labels,
+      score(drawn, scores) {
+        const bySplit = new Map<string, number[]>();
+        for (const u of drawn) {
+          const i = units[u][0];
+          (bySplit.get(labels[i]) ?? bySplit.set(labels[i], []).get(labels[i])!).push(scores[i].score);
+        }
+        return 100 * mean([...bySplit.values()].map(mean));
+      },
     };
   },
 };

@@ -37,10 +37,31 @@ export interface Aggregate {
   readonly unit: string;
 }
 
+/**
+ * How a task score is recomputed on a bootstrap resample of its samples (used by the paired regression gate,
+ * src/report/paired-stats.ts `pairedScoreDifference`): which samples are drawn together and the score of a draw.
+ * Plain means draw single samples; grouped metrics draw whole groups (MME images, MMBench circular groups,
+ * HallusionBench sets), because a group's score is not a mean of independent samples.
+ */
+export interface Resampling {
+  /** Samples drawn together, as indices into the inputs given to `resampling` (each input in at most one unit). */
+  readonly units: readonly (readonly number[])[];
+  /** Per unit, the stratum it is redrawn within (MME subtask, ChartQA split), keeping each stratum's size. */
+  readonly strata?: readonly string[];
+  /**
+   * The task score in card units (as `aggregate().score`) of a draw: `drawn` are indices into `units` (a unit
+   * drawn twice counts twice), `scores` the per-sample scores in input order. Drawing every unit once gives
+   * `aggregate().score`.
+   */
+  score(drawn: readonly number[], scores: readonly SampleScore[]): number;
+}
+
 export interface Scorer<Opts = Record<string, unknown>> {
   readonly name: string;
   /** Fields a ScoreInput must have (checked by the CLI / runner to give `FILE:LINE: field "x"` errors). */
   readonly requires: readonly string[];
   scoreSample(input: ScoreInput, options?: Opts): SampleScore;
   aggregate(inputs: readonly ScoreInput[], scores: readonly SampleScore[], options?: Opts): Aggregate;
+  /** The resampling unit of the task score over these inputs (the same inputs `aggregate` sees). */
+  resampling(inputs: readonly ScoreInput[], options?: Opts): Resampling;
 }

@@ -5,7 +5,7 @@
 import type { Aggregate, ScoreInput, Scorer } from './scorer.ts';
 import { requireString, singleAnswer } from './field-error.ts';
 import { pyFirstChar, pyLen } from './py-semantics.ts';
-import { meanAggregate } from './aggregate-helpers.ts';
+import { meanAggregate, sampleMeanResampling } from './aggregate-helpers.ts';
 import { mean, meanCi } from './bootstrap.ts';
 
 /** SEED-Bench `question_type_id` (number or numeric string), or null. */
@@ -62,5 +62,12 @@ export const seedScorer: Scorer = {
       breakdown,
       unit: 'x100',
     };
+  },
+  /** Single samples; with type ids only the image questions (types 1–9), which alone make the score. */
+  resampling(inputs) {
+    const types = inputs.map((i) => seedQuestionType(i));
+    if (types.every((t) => t === null)) return sampleMeanResampling(inputs.length);
+    const image = types.flatMap((t, i) => (isImageType(t) ? [i] : []));
+    return sampleMeanResampling(inputs.length, 100, image);
   },
 };

@@ -6,7 +6,7 @@
 import type { Scorer } from './scorer.ts';
 import { FieldError, requireString, requireStringArray } from './field-error.ts';
 import { evalAiNormalize } from './evalai-normalize.ts';
-import { meanAggregate } from './aggregate-helpers.ts';
+import { meanAggregate, sampleMeanResampling } from './aggregate-helpers.ts';
 
 /** The reference asserts exactly ten human answers per question (`assert len(answers) == 10`). */
 export const TEXTVQA_ANSWER_COUNT = 10;
@@ -46,5 +46,8 @@ export const vqaAccuracyScorer: Scorer<{ anyAnswerCount?: boolean }> = {
   },
   aggregate(inputs, scores) {
     return meanAggregate('vqa_accuracy', inputs, scores);
+  },
+  resampling(inputs) {
+    return sampleMeanResampling(inputs.length);
   },
 };

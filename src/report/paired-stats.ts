@@ -2,7 +2,8 @@
  * Paired statistics for comparing two runs of the same samples (fp16 vs int4, tiles 6 vs 12): the mean paired
  * difference with a seeded bootstrap CI, and McNemar's exact test for 0/1 metrics. Pure functions.
  */
-import { bootstrapCi, mean } from '../metrics/bootstrap.ts';
+import { bootstrapCi, mean, mulberry32, percentileSorted } from '../metrics/bootstrap.ts';
+import type { Resampling, SampleScore } from '../metrics/scorer.ts';
 
 /** log(n!) by summation, exact enough for the binomial tails McNemar needs (n up to a few 100k). */
 function logFactorials(n: number): Float64Array {
@@ -52,4 +53,72 @@ export function pairedDifference(
 /** True when every score is exactly 0 or 1 (McNemar applies). */
 export function isBinary(values: readonly number[]): boolean {
   return values.every((v) => v === 0 || v === 1);
+}
+
+export interface PairedScoreDifference {
+  /** Units (samples, or groups for grouped metrics) drawn per resample. */
+  units: number;
+  /** The task score of each run over the paired samples, in card units. */
+  scoreA: number;
+  scoreB: number;
+  /** scoreB − scoreA. */
+  delta: number;
+  /** Percentile bootstrap interval of delta at `level`. */
+  ci: [number, number];
+  level: number;
+}
+
+export interface PairedScoreOptions {
+  /** Two-sided level of `ci` (default 0.90: its lower end is a one-sided 95% bound). */
+  readonly level?: number;
+  readonly iterations?: number;
+  readonly seed?: number;
+}
+
+export const DEFAULT_PAIRED_ITERATIONS = 2000;
+
+/**
+ * The difference of two runs' task scores (B − A) over the same samples, with a paired bootstrap interval: each
+ * resample draws the scorer's units (within their strata) once and scores both runs on that same draw, so the
+ * between-sample variance cancels and only the runs' disagreement is left. `a[i]` and `b[i]` are the two runs'
+ * scores of input i of `resampling`. Seeded (mulberry32): the same inputs give the same interval everywhere.
+ */
+export function pairedScoreDifference(
+  resampling: Resampling,
+  a: readonly SampleScore[],
+  b: readonly SampleScore[],
+  options: PairedScoreOptions = {},
+): PairedScoreDifference {
+  if (a.length !== b.length) throw new Error(`pairedScoreDifference: ${a.length} vs ${b.length} scores`);
+  const level = options.level ?? 0.9;
+  const iterations = options.iterations ?? DEFAULT_PAIRED_ITERATIONS;
+  const nUnits = resampling.units.length;
+  const all = Array.from({ length: nUnits }, (_, i) => i);
+  const scoreA = resampling.score(all, a);
+  const scoreB = resampling.score(all, b);
+  const pools = new Map<string, number[]>();
+  all.forEach((u) => {
+    const key = resampling.strata?.[u] ?? '';
+    (pools.get(key) ?? pools.set(key, []).get(key)!).push(u);
+  });
+  const rand = mulberry32(options.seed ?? 0);
+  const diffs: number[] = [];
+  const drawn = new Array<number>(nUnits);
+  for (let it = 0; it < iterations && nUnits > 0; it++) {
+    let k = 0;
+    for (const pool of pools.values())
+      for (let j = 0; j < pool.length; j++) drawn[k++] = pool[Math.floor(rand() * pool.length)];
+    const d = resampling.score(drawn, b) - resampling.score(drawn, a);
+    if (!Number.isNaN(d)) diffs.push(d);
+  }
+  diffs.sort((x, y) => x - y);
+  const tail = (1 - level) / 2;
+  return {
+    units: nUnits,
+    scoreA,
+    scoreB,
+    delta: scoreB - scoreA,
+    ci: [percentileSorted(diffs, tail), percentileSorted(diffs, 1 - tail)],
+    level,
+  };
 }
