@@ -3,10 +3,11 @@
  * `Image.open(f).convert('RGB')` -> [VLMEvalKit MMMU: `resize((w*2, h*2), BILINEAR)`] -> `dynamic_preprocess`
  * -> per tile ToTensor + Normalize -> `[tiles, 3, 448, 448]`. The engine and the runner call `preprocessImage`.
  */
-import { decodeImage, type DecodeOptions } from './image-decode.ts';
-import { normalizeTiles } from './normalize.ts';
+import { decodeImage, type DecodeOptions, type RgbImage } from './image-decode.ts';
+import { normalizeRgbInto, normalizeTiles } from './normalize.ts';
+import { sharedResampler } from './pillow-resample-wasm.ts';
 import { pillowResize, sharpResize } from './pillow-resize.ts';
-import { dynamicPreprocess, IMAGE_SIZE, type Grid } from './tiling.ts';
+import { chooseGrid, dynamicPreprocess, IMAGE_SIZE, type Grid } from './tiling.ts';
 
 export interface PreprocessOptions {
   maxTiles: number;
@@ -33,8 +34,81 @@ export interface PreprocessedImage {
   readonly tiles: number;
   /** `[tiles, 3, 448, 448]` float32, ImageNet-normalised. */
   readonly pixelValues: Float32Array;
-  /** The RGB bytes of each tile (448*448*3, HWC) exactly as normalised; thumbnail last. */
+  /** The RGB bytes of each tile (448*448*3, HWC) exactly as normalised; thumbnail last. Cropped on first use. */
   readonly tileRgb: Uint8Array[];
+}
+
+/**
+ * Where `tileRgb` is cropped from: the resized grid image (`448*cols` wide) and the thumbnail, or ready tiles.
+ * The pool transfers these buffers between threads instead of the crops (one buffer, no per-tile copies).
+ */
+export type TileRgbSource =
+  | { readonly kind: 'grid'; readonly gridRgb: Uint8Array; readonly thumbnailRgb?: Uint8Array }
+  | { readonly kind: 'tiles'; readonly tiles: Uint8Array[] };
+
+/** The fields of a PreprocessedImage that cross a thread boundary (a structured clone drops the lazy getter). */
+export interface PreprocessedImageData {
+  readonly width: number;
+  readonly height: number;
+  readonly grid: Grid;
+  readonly tiles: number;
+  readonly pixelValues: Float32Array;
+  readonly rgb: TileRgbSource;
+}
+
+class Preprocessed implements PreprocessedImage {
+  readonly width: number;
+  readonly height: number;
+  readonly grid: Grid;
+  readonly tiles: number;
+  readonly pixelValues: Float32Array;
+  readonly rgb: TileRgbSource;
+  #cropped: Uint8Array[] | undefined;
+
+  constructor(d: PreprocessedImageData) {
+    this.width = d.width;
+    this.height = d.height;
+    this.grid = d.grid;
+    this.tiles = d.tiles;
+    this.pixelValues = d.pixelValues;
+    this.rgb = d.rgb;
+  }
+
+  get tileRgb(): Uint8Array[] {
+    this.#cropped ??= cropTiles(this.rgb, this.grid);
+    return this.#cropped;
+  }
+}
+
+function cropTiles(src: TileRgbSource, [cols, rows]: Grid): Uint8Array[] {
+  if (src.kind === 'tiles') return src.tiles;
+  const size = IMAGE_SIZE;
+  const stride = size * cols * 3;
+  const tiles: Uint8Array[] = [];
+  for (let k = 0; k < cols * rows; k++) {
+    const at = Math.floor(k / cols) * size * stride + (k % cols) * size * 3;
+    const tile = new Uint8Array(size * size * 3);
+    for (let y = 0; y < size; y++)
+      tile.set(src.gridRgb.subarray(at + y * stride, at + y * stride + size * 3), y * size * 3);
+    tiles.push(tile);
+  }
+  if (src.thumbnailRgb) tiles.push(src.thumbnailRgb);
+  return tiles;
+}
+
+/** A PreprocessedImage from its data (e.g. received from a worker thread). */
+export function preprocessedImage(d: PreprocessedImageData): PreprocessedImage {
+  return new Preprocessed(d);
+}
+
+/** The data of a PreprocessedImage made by this module (to send to another thread). */
+export function preprocessedImageData(image: PreprocessedImage): PreprocessedImageData {
+  if (image instanceof Preprocessed) {
+    const { width, height, grid, tiles, pixelValues, rgb } = image;
+    return { width, height, grid, tiles, pixelValues, rgb };
+  }
+  const { width, height, grid, tiles, pixelValues } = image;
+  return { width, height, grid, tiles, pixelValues, rgb: { kind: 'tiles', tiles: image.tileRgb } };
 }
 
 export async function preprocessImage(
@@ -42,30 +116,76 @@ export async function preprocessImage(
   opts: PreprocessOptions,
 ): Promise<PreprocessedImage> {
   let img = await decodeImage(bytes, opts.decode);
+  const exact = (opts.resize ?? 'exact') === 'exact';
   const up = opts.upscale ?? 1;
   if (!Number.isInteger(up) || up < 1)
     throw new Error(`preprocessImage: upscale must be an integer >= 1, got ${up}`);
   if (up !== 1) {
     const w = img.width * up;
     const h = img.height * up;
-    const data =
-      (opts.resize ?? 'exact') === 'exact'
-        ? pillowResize(img.data, img.width, img.height, w, h, 'bilinear')
-        : await sharpResize(img.data, img.width, img.height, w, h, 'bilinear');
+    const data = exact
+      ? pillowResize(img.data, img.width, img.height, w, h, 'bilinear')
+      : await sharpResize(img.data, img.width, img.height, w, h, 'bilinear');
     img = { width: w, height: h, data };
   }
+  if (exact) return new Preprocessed(tileExact(img, opts));
   const { grid, tiles } = await dynamicPreprocess(img, {
     maxTiles: opts.maxTiles,
     minTiles: opts.minTiles,
     useThumbnail: opts.useThumbnail,
     resize: opts.resize,
   });
-  return {
+  return new Preprocessed({
     width: img.width,
     height: img.height,
     grid,
     tiles: tiles.length,
     pixelValues: normalizeTiles(tiles, IMAGE_SIZE),
-    tileRgb: tiles,
+    rgb: { kind: 'tiles', tiles },
+  });
+}
+
+/**
+ * `dynamic_preprocess` + ToTensor + Normalize in exact mode, without intermediate tiles: the image is resized once
+ * per grid by the WebAssembly kernel (into its reused memory), each tile is normalised straight from the resized
+ * image (a crop as a view: offset + stride), and the resized image is copied out once for `tileRgb`.
+ * Same bytes as `dynamicPreprocess` + `normalizeTiles` (the fixture tests check both).
+ */
+function tileExact(img: RgbImage, opts: PreprocessOptions): PreprocessedImageData {
+  const size = IMAGE_SIZE;
+  const plane = size * size;
+  const grid = chooseGrid(img.width, img.height, opts.maxTiles, opts.minTiles ?? 1, size);
+  const [cols, rows] = grid;
+  const crops = cols * rows;
+  const thumb = opts.useThumbnail && crops !== 1;
+  const tiles = crops + (thumb ? 1 : 0);
+  const pixelValues = new Float32Array(tiles * 3 * plane);
+  const r = sharedResampler();
+  r.setSource(img.data, img.width, img.height);
+  const tw = size * cols;
+  const th = size * rows;
+  // Same size: Pillow returns a copy, so the source itself is the resized image.
+  const resized = tw === img.width && th === img.height ? img.data : r.resize(tw, th, 'bicubic');
+  const stride = tw * 3;
+  for (let k = 0; k < crops; k++) {
+    const at = Math.floor(k / cols) * size * stride + (k % cols) * size * 3;
+    normalizeRgbInto(resized, at, stride, size, pixelValues, k * 3 * plane);
+  }
+  const gridRgb = resized.slice();
+  let thumbnailRgb: Uint8Array | undefined;
+  if (thumb) {
+    // From the ORIGINAL image, appended last (the grid has more than one crop, so the source is not 448x448...
+    // unless it is, e.g. 448x448 at minTiles 2: then Pillow's same-size copy).
+    thumbnailRgb =
+      img.width === size && img.height === size ? img.data.slice() : r.resize(size, size, 'bicubic').slice();
+    normalizeRgbInto(thumbnailRgb, 0, size * 3, size, pixelValues, crops * 3 * plane);
+  }
+  return {
+    width: img.width,
+    height: img.height,
+    grid,
+    tiles,
+    pixelValues,
+    rgb: { kind: 'grid', gridRgb, thumbnailRgb },
   };
 }

@@ -203,33 +203,52 @@ function unfilterPass(
     const src = offset + 1;
     const cur = y * stride;
     const prev = cur - stride;
+    // Each filter in its own loop, the first `bpp` bytes (no left neighbour) and the first row (no row above:
+    // zeros, PNG spec 9.2) split off, so the inner loops have no per-byte branches.
+    const a0 = Math.min(bpp, stride);
     switch (filter) {
       case 0:
         out.set(raw.subarray(src, src + stride), cur);
         break;
       case 1:
-        for (let i = 0; i < stride; i++) out[cur + i] = raw[src + i] + (i >= bpp ? out[cur + i - bpp] : 0);
+        for (let i = 0; i < a0; i++) out[cur + i] = raw[src + i];
+        for (let i = a0; i < stride; i++) out[cur + i] = raw[src + i] + out[cur + i - bpp];
         break;
       case 2:
-        for (let i = 0; i < stride; i++) out[cur + i] = raw[src + i] + (y > 0 ? out[prev + i] : 0);
+        if (y === 0) out.set(raw.subarray(src, src + stride), cur);
+        else for (let i = 0; i < stride; i++) out[cur + i] = raw[src + i] + out[prev + i];
         break;
       case 3:
-        for (let i = 0; i < stride; i++) {
-          const a = i >= bpp ? out[cur + i - bpp] : 0;
-          const b = y > 0 ? out[prev + i] : 0;
-          out[cur + i] = raw[src + i] + ((a + b) >> 1);
+        if (y === 0) {
+          for (let i = 0; i < a0; i++) out[cur + i] = raw[src + i];
+          for (let i = a0; i < stride; i++) out[cur + i] = raw[src + i] + (out[cur + i - bpp] >> 1);
+        } else {
+          for (let i = 0; i < a0; i++) out[cur + i] = raw[src + i] + (out[prev + i] >> 1);
+          for (let i = a0; i < stride; i++)
+            out[cur + i] = raw[src + i] + ((out[cur + i - bpp] + out[prev + i]) >> 1);
         }
         break;
       case 4:
-        for (let i = 0; i < stride; i++) {
-          const a = i >= bpp ? out[cur + i - bpp] : 0;
-          const b = y > 0 ? out[prev + i] : 0;
-          const c = i >= bpp && y > 0 ? out[prev + i - bpp] : 0;
-          const p = a + b - c;
-          const pa = Math.abs(p - a);
-          const pb = Math.abs(p - b);
-          const pc = Math.abs(p - c);
-          out[cur + i] = raw[src + i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+        if (y === 0) {
+          // Paeth with b = c = 0 always predicts a: the Sub filter.
+          for (let i = 0; i < a0; i++) out[cur + i] = raw[src + i];
+          for (let i = a0; i < stride; i++) out[cur + i] = raw[src + i] + out[cur + i - bpp];
+        } else {
+          // a = 0, c = 0: the predictor is b.
+          for (let i = 0; i < a0; i++) out[cur + i] = raw[src + i] + out[prev + i];
+          for (let i = a0; i < stride; i++) {
+            const a = out[cur + i - bpp];
+            const b = out[prev + i];
+            const c = out[prev + i - bpp];
+            // PNG spec 9.4: p = a + b - c; pa = |p - a| = |b - c|, pb = |a - c|, pc = |a + b - 2c|
+            let pa = b - c;
+            let pb = a - c;
+            let pc = pa + pb;
+            if (pa < 0) pa = -pa;
+            if (pb < 0) pb = -pb;
+            if (pc < 0) pc = -pc;
+            out[cur + i] = raw[src + i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+          }
         }
         break;
       default:
@@ -243,6 +262,8 @@ function unfilterPass(
 /** Pillow's mode conversion of the unfiltered samples to packed RGB. */
 function toRgb(s: Uint8Array, h: Header, palette: Uint8Array | undefined): Uint8Array {
   const { width, height, bitDepth: d, colorType: ct } = h;
+  // 8-bit RGB, not interlaced or already de-interlaced: the unfiltered rows ARE packed RGB.
+  if (ct === 2 && d === 8) return s;
   const out = new Uint8Array(width * height * 3);
   const stride = rowBytes(width, h);
   if (ct === 3 || (ct === 0 && d < 16)) {

@@ -16,7 +16,15 @@
  */
 import os from 'node:os';
 import { parentPort, Worker } from 'node:worker_threads';
-import { preprocessImage, type PreprocessOptions, type PreprocessedImage } from './image-preprocess.ts';
+import {
+  preprocessedImage,
+  preprocessedImageData,
+  preprocessImage,
+  type PreprocessedImage,
+  type PreprocessedImageData,
+  type PreprocessOptions,
+  type TileRgbSource,
+} from './image-preprocess.ts';
 
 /** Worker entry: registers tsx for the worker thread, then calls `serveWorker` below. */
 const WORKER_URL = new URL('./preprocess-pool-worker.mjs', import.meta.url);
@@ -71,7 +79,7 @@ interface JobMessage {
 }
 
 type ReplyMessage =
-  | { readonly id: number; readonly ok: true; readonly image: PreprocessedImage }
+  | { readonly id: number; readonly ok: true; readonly image: PreprocessedImageData }
   | { readonly id: number; readonly ok: false; readonly name: string; readonly message: string };
 
 interface Job {
@@ -177,7 +185,7 @@ export class PreprocessPool {
       if (!job) return;
       slot.jobs.delete(reply.id);
       if (slot.jobs.size === 0) worker.unref();
-      if (reply.ok) job.resolve(reply.image);
+      if (reply.ok) job.resolve(preprocessedImage(reply.image));
       else job.reject(new ImagePreprocessError(named(job.label, reply.message), reply.name));
       this.pump();
     });
@@ -203,10 +211,11 @@ export class PreprocessPool {
 }
 
 /**
- * The buffers of `image` to transfer. Only a view that owns its whole ArrayBuffer is transferred (a view into a
- * larger or shared buffer, such as a pooled Node Buffer, is copied into its own first), each buffer once.
+ * The data of `image` and the buffers to transfer with it. Only a view that owns its whole ArrayBuffer is
+ * transferred (a view into a larger or shared buffer, such as a pooled Node Buffer, is copied into its own first),
+ * each buffer once.
  */
-function transferable(image: PreprocessedImage): { image: PreprocessedImage; transfer: ArrayBuffer[] } {
+function transferable(image: PreprocessedImage): { data: PreprocessedImageData; transfer: ArrayBuffer[] } {
   const transfer: ArrayBuffer[] = [];
   const own = <T extends Float32Array | Uint8Array>(v: T, copy: (v: T) => T): T => {
     const b = v.buffer;
@@ -223,14 +232,17 @@ function transferable(image: PreprocessedImage): { image: PreprocessedImage; tra
     transfer.push(c.buffer as ArrayBuffer);
     return c;
   };
-  return {
-    image: {
-      ...image,
-      pixelValues: own(image.pixelValues, (v) => new Float32Array(v)),
-      tileRgb: image.tileRgb.map((t) => own(t, (v) => new Uint8Array(v))),
-    },
-    transfer,
-  };
+  const bytes = (v: Uint8Array): Uint8Array => own(v, (x) => new Uint8Array(x));
+  const d = preprocessedImageData(image);
+  const rgb: TileRgbSource =
+    d.rgb.kind === 'tiles'
+      ? { kind: 'tiles', tiles: d.rgb.tiles.map(bytes) }
+      : {
+          kind: 'grid',
+          gridRgb: bytes(d.rgb.gridRgb),
+          thumbnailRgb: d.rgb.thumbnailRgb && bytes(d.rgb.thumbnailRgb),
+        };
+  return { data: { ...d, pixelValues: own(d.pixelValues, (v) => new Float32Array(v)), rgb }, transfer };
 }
 
 /** The worker side: answers each JobMessage with a ReplyMessage. Called by ./preprocess-pool-worker.mjs only. */
@@ -240,12 +252,12 @@ export function serveWorker(): void {
   port.on('message', (job: JobMessage) => {
     preprocessImage(job.bytes, job.opts).then(
       (result) => {
-        const { image, transfer } = transferable(result);
+        const { data, transfer } = transferable(result);
         try {
-          port.postMessage({ id: job.id, ok: true, image } satisfies ReplyMessage, transfer);
+          port.postMessage({ id: job.id, ok: true, image: data } satisfies ReplyMessage, transfer);
         } catch {
           // A buffer V8 refuses to detach (e.g. one owned by a native addon): send copies instead.
-          port.postMessage({ id: job.id, ok: true, image } satisfies ReplyMessage);
+          port.postMessage({ id: job.id, ok: true, image: data } satisfies ReplyMessage);
         }
       },
       (err: unknown) => {
