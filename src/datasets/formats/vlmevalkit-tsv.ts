@@ -14,7 +14,7 @@
 import type { AdapterOptions } from '../adapter.ts';
 import { sampleError, shown, sourcePath, stringOption } from '../adapter.ts';
 import { base64Problem, decodeBase64, lazyBytesImage } from '../image-source.ts';
-import { parsePythonStringList } from '../py-literal.ts';
+import { parsePythonStringList } from '../../common/py-literal.ts';
 import {
   RowFieldError,
   answersOf,
