@@ -234,6 +234,3 @@ export async function* openVlmevalkitTsv(
   }
   if (!header) throw new Error(`${where}: empty file (no header row)`);
 }
-
-/** The uniform adapter name (see open-task.ts ADAPTERS). */
-export const openDataset = openVlmevalkitTsv;
