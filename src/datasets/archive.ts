@@ -19,11 +19,12 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, readFile, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
+import { writeFileAtomic } from '../common/atomic-write.ts';
 import { PathEscapeError, resolveInside } from './safe-path.ts';
 
 export interface ExtractLimits {
@@ -333,7 +334,6 @@ export async function extractZip(
     top: [...top].sort(),
   };
   await mkdir(path.dirname(p.marker), { recursive: true });
-  await writeFile(`${p.marker}.tmp`, JSON.stringify(marker, null, 2) + '\n');
-  await rename(`${p.marker}.tmp`, p.marker);
+  await writeFileAtomic(p.marker, JSON.stringify(marker, null, 2) + '\n');
   return { ...marker, skipped: false };
 }

@@ -254,9 +254,69 @@ async function readYaml(file: string): Promise<unknown> {
   return doc.toJS();
 }
 
-/** Parses and validates one task YAML file. */
+/**
+ * A family base (`configs/tasks/families/*.yaml`): the settings its tasks share, plus `childKeys`, the only keys
+ * (dotted paths) a task that `extends:` it may set. A base is not a task: it has no `name` and is not listed.
+ */
+export const familyBaseSchema = z.looseObject({
+  childKeys: z.array(nonEmpty).min(1),
+  name: z.never({ error: 'a family base is not a task: the tasks that extend it set `name`' }).optional(),
+  extends: z.never({ error: 'a family base cannot extend another file' }).optional(),
+});
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The values a YAML mapping sets, by dotted path (lists and empty mappings are values). */
+function leafPaths(v: Record<string, unknown>, prefix = ''): { path: string; emptyMapping: boolean }[] {
+  return Object.entries(v).flatMap(([k, x]) =>
+    isPlainObject(x) && Object.keys(x).length > 0
+      ? leafPaths(x, `${prefix}${k}.`)
+      : [{ path: `${prefix}${k}`, emptyMapping: isPlainObject(x) }],
+  );
+}
+
+/** Mappings merge key by key (base order first, child wins); lists and scalars of the child replace the base's. */
+function mergeConfig(base: unknown, child: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(child)) return child;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(child)) out[k] = k in base ? mergeConfig(base[k], v) : v;
+  return out;
+}
+
+/**
+ * A task YAML with `extends: families/NAME.yaml` (relative to the task's folder) is that base merged with the
+ * task's own keys, each of which must be allowed by the base's `childKeys`.
+ */
+async function resolveExtends(file: string, raw: unknown): Promise<unknown> {
+  if (!isPlainObject(raw) || raw.extends === undefined) return raw;
+  const { extends: ref, ...own } = raw;
+  if (typeof ref !== 'string' || !ref) throw new Error(`${file}: key "extends": must be a file path`);
+  const baseFile = path.resolve(path.dirname(file), ref);
+  const baseRaw = await readYaml(baseFile).catch((e: Error) => {
+    throw new Error(`${file}: key "extends": ${e.message}`);
+  });
+  const parsed = familyBaseSchema.safeParse(baseRaw);
+  if (!parsed.success) throw new Error(formatIssues(baseFile, parsed.error.issues));
+  const { childKeys, ...shared } = parsed.data;
+  // `report: {}` is allowed where `report.card` is: it sets nothing below the allowed key.
+  const allowed = ({ path: p, emptyMapping }: { path: string; emptyMapping: boolean }) =>
+    childKeys.some((k) => p === k || p.startsWith(`${k}.`) || (emptyMapping && k.startsWith(`${p}.`)));
+  for (const leaf of leafPaths(own)) {
+    const p = leaf.path;
+    if (!allowed(leaf)) {
+      throw new Error(
+        `${file}: key "${p}": not settable by a task extending ${ref} (its childKeys: ${childKeys.join(', ')})`,
+      );
+    }
+  }
+  return mergeConfig(shared, own);
+}
+
+/** Parses and validates one task YAML file (merged with its family base when it has `extends:`). */
 export async function loadTaskFile(file: string): Promise<TaskDefinition> {
-  const raw = await readYaml(file);
+  const raw = await resolveExtends(file, await readYaml(file));
   const parsed = taskConfigSchema.safeParse(raw);
   if (!parsed.success) throw new Error(formatIssues(file, parsed.error.issues));
   const expected = path.basename(file).replace(/\.ya?ml$/, '');

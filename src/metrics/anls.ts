@@ -4,7 +4,7 @@
  */
 import type { Scorer } from './scorer.ts';
 import { answerList, requireString } from './field-error.ts';
-import { pyLen, pyLower, pySplit, pyStrip, pyUpper } from './py-semantics.ts';
+import { pyLen, pyLower, pySplit, pyStrip, pyUpper } from '../common/python-strings.ts';
 import { meanAggregate, sampleMeanResampling } from './aggregate-helpers.ts';
 
 /** Levenshtein distance over code points (Python iterates a str by code point). */

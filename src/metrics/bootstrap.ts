@@ -6,6 +6,7 @@
  * HallusionBench figure/question groups, MMBench circular groups) where samples are not independent. With `strata`,
  * units are resampled within each stratum (e.g. MME subtasks), keeping every stratum's size as in the data.
  */
+import { mulberry32 } from '../common/seeded-random.ts';
 
 export interface BootstrapOptions {
   /** Number of resamples (default 1000). */
@@ -17,18 +18,6 @@ export interface BootstrapOptions {
 }
 
 export const DEFAULT_BOOTSTRAP_ITERATIONS = 1000;
-
-/** mulberry32: small, fast, good enough for resampling; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Linear-interpolated percentile (numpy's default `linear` method) of sorted values, q in [0, 1]. */
 export function percentileSorted(sorted: readonly number[], q: number): number {

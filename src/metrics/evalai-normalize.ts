@@ -4,7 +4,7 @@
  * The same punctuation routine, with a different comma regex, is VLMEvalKit `vlmeval/smp/misc.py`
  * `process_punctuation` (used by the Yes/No extraction); both live here.
  */
-import { pyLower, pySplit, pyStrip } from './py-semantics.ts';
+import { pyLower, pySplit, pyStrip } from '../common/python-strings.ts';
 
 /** `PUNCTUATIONS`, in the reference's order (the order matters: conditions test the input, edits accumulate). */
 export const PUNCTUATIONS: readonly string[] = [

@@ -5,7 +5,7 @@
  */
 import type { Scorer } from './scorer.ts';
 import { answerList, requireString } from './field-error.ts';
-import { pyLower, pyStrip } from './py-semantics.ts';
+import { pyLower, pyStrip } from '../common/python-strings.ts';
 import { meanAggregate, sampleMeanResampling } from './aggregate-helpers.ts';
 
 export function exactMatch(prediction: string, answers: readonly string[]): boolean {

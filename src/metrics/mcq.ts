@@ -7,7 +7,7 @@
  */
 import type { Aggregate, Resampling, ScoreInput, Scorer } from './scorer.ts';
 import { FieldError, requireString, singleAnswer } from './field-error.ts';
-import { pyLower, pySplit, pyStrip } from './py-semantics.ts';
+import { pyLower, pySplit, pyStrip } from '../common/python-strings.ts';
 import { bootstrapCi, mean } from './bootstrap.ts';
 import { groupMeans, sampleMeanResampling } from './aggregate-helpers.ts';
 

@@ -5,7 +5,7 @@
  */
 import type { Scorer } from './scorer.ts';
 import { requireString, singleAnswer } from './field-error.ts';
-import { pyFirstChar, pyLen, pyStrip } from './py-semantics.ts';
+import { pyFirstChar, pyLen, pyStrip } from '../common/python-strings.ts';
 import { meanAggregate, sampleMeanResampling } from './aggregate-helpers.ts';
 import { requireChoices } from './mcq.ts';
 

@@ -5,7 +5,7 @@
  */
 import type { Aggregate, Resampling, ScoreInput, SampleScore, Scorer } from './scorer.ts';
 import { FieldError, requireString, singleAnswer } from './field-error.ts';
-import { pyLower, pySlice } from './py-semantics.ts';
+import { pyLower, pySlice } from '../common/python-strings.ts';
 import { bootstrapCi } from './bootstrap.ts';
 
 /** `eval_type_dict` in calculation.py. */

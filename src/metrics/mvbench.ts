@@ -4,7 +4,7 @@
  */
 import type { Scorer } from './scorer.ts';
 import { FieldError, requireString, singleAnswer } from './field-error.ts';
-import { pyLower } from './py-semantics.ts';
+import { pyLower } from '../common/python-strings.ts';
 import { meanAggregate, sampleMeanResampling } from './aggregate-helpers.ts';
 
 /**

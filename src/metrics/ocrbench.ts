@@ -4,8 +4,8 @@
  */
 import type { Aggregate, ScoreInput, Scorer } from './scorer.ts';
 import { FieldError, answerList, requireString } from './field-error.ts';
-import { parsePythonStringList } from '../datasets/py-literal.ts';
-import { pyLower, pyStrip } from './py-semantics.ts';
+import { parsePythonStringList } from '../common/py-literal.ts';
+import { pyLower, pyStrip } from '../common/python-strings.ts';
 import { bootstrapCi } from './bootstrap.ts';
 
 export const OCRBENCH_HME = 'Handwritten Mathematical Expression Recognition';

@@ -5,7 +5,7 @@
  */
 import type { Scorer } from './scorer.ts';
 import { FieldError, requireString } from './field-error.ts';
-import { pyFloat } from './py-semantics.ts';
+import { pyFloat } from '../common/python-strings.ts';
 import { meanAggregate, sampleMeanResampling } from './aggregate-helpers.ts';
 
 export type Box = readonly [number, number, number, number];

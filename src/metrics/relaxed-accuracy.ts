@@ -4,7 +4,7 @@
  */
 import type { Aggregate, Resampling, Scorer } from './scorer.ts';
 import { answerList, requireString } from './field-error.ts';
-import { pyFloat, pyLower, pyRstrip, pyStrip, pyTruthyFloat } from './py-semantics.ts';
+import { pyFloat, pyLower, pyRstrip, pyStrip, pyTruthyFloat } from '../common/python-strings.ts';
 import { bootstrapCi, mean } from './bootstrap.ts';
 import { groupBy, meanAggregate, sampleMeanResampling } from './aggregate-helpers.ts';
 

@@ -13,9 +13,10 @@
  * `requires`); VLMEvalKit-style files also work for `mcq` (option columns `A`, `B`, ...), `mme_vlmevalkit`
  * (`image_path`) and `ocrbench` (`answer` as a Python list literal).
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import Papa from 'papaparse';
+import { writeFileAtomic } from '../common/atomic-write.ts';
 import type { Aggregate, SampleScore, ScoreInput, Scorer } from './scorer.ts';
 import { getScorer, missingField } from './registry.ts';
 import { FieldError, describe } from './field-error.ts';
@@ -203,18 +204,6 @@ export function serializeRecords(records: readonly Record<string, unknown>[], fi
   return Papa.unparse({ fields: columns, data: rows }, { delimiter, newline: '\n' }) + '\n';
 }
 
-/** Write a file via a temp file in the same folder and a rename, so readers never see a partial file. */
-export async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    await writeFile(tmp, text, 'utf8');
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
-
 /** Score a prediction file with a named metric; writes the scored records to `options.output` on success only. */
 export async function scoreFile(
   file: string,
@@ -224,7 +213,7 @@ export async function scoreFile(
   const scorer = getScorer(metric);
   const located = await readRecords(file);
   const result = scoreRecords(located, scorer, file, options.scorerOptions);
-  if (options.output) await writeAtomic(options.output, serializeRecords(result.records, options.output));
+  if (options.output) await writeFileAtomic(options.output, serializeRecords(result.records, options.output));
   return result;
 }
 

@@ -4,7 +4,7 @@
  */
 import type { Aggregate, ScoreInput, Scorer } from './scorer.ts';
 import { requireString, singleAnswer } from './field-error.ts';
-import { pyFirstChar, pyLen } from './py-semantics.ts';
+import { pyFirstChar, pyLen } from '../common/python-strings.ts';
 import { meanAggregate, sampleMeanResampling } from './aggregate-helpers.ts';
 import { mean, meanCi } from './bootstrap.ts';
 

@@ -4,7 +4,7 @@
  */
 import type { Aggregate, Scorer } from './scorer.ts';
 import { requireString, singleAnswer } from './field-error.ts';
-import { pySplit, pyStrip } from './py-semantics.ts';
+import { pySplit, pyStrip } from '../common/python-strings.ts';
 import { bootstrapCi, mean } from './bootstrap.ts';
 import { groupMeans, sampleMeanResampling } from './aggregate-helpers.ts';
 

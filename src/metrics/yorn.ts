@@ -3,7 +3,7 @@
  * `vlmeval/smp/misc.py` `process_punctuation`. Exact-matching mode (no judge): `Unknown` stays `Unknown` (wrong).
  */
 import { processPunctuation, VEK_COMMA_STRIP } from './evalai-normalize.ts';
-import { pyLower, pySplit } from './py-semantics.ts';
+import { pyLower, pySplit } from '../common/python-strings.ts';
 
 export type YesNo = 'Yes' | 'No' | 'Unknown';
 

@@ -26,26 +26,6 @@ export interface BarChartSpec {
   height?: number;
 }
 
-export interface LineSeries {
-  label: string;
-  values: (number | null)[];
-  color: string;
-  /** 'y' = left axis, 'y1' = right axis. */
-  axis: 'y' | 'y1';
-  ci?: ([number, number] | null)[];
-}
-
-export interface LineChartSpec {
-  title: string;
-  xLabel: string;
-  labels: string[];
-  series: LineSeries[];
-  yLabel: string;
-  y1Label?: string;
-  width?: number;
-  height?: number;
-}
-
 export const PALETTE = [
   '#1f77b4',
   '#ff7f0e',
@@ -107,42 +87,6 @@ export function barChartConfig(spec: BarChartSpec): ChartConfiguration {
       responsive: false,
       plugins: { title: { display: true, text: spec.title }, legend: { position: 'top' } },
       scales: { y: { suggestedMax: spec.yMax, title: { display: true, text: spec.yLabel } } },
-    },
-  };
-}
-
-export function lineChartConfig(spec: LineChartSpec): ChartConfiguration {
-  return {
-    type: 'line',
-    data: {
-      labels: spec.labels,
-      datasets: spec.series.map((s) => ({
-        label: s.label,
-        data: s.values,
-        borderColor: s.color,
-        backgroundColor: s.color,
-        yAxisID: s.axis,
-        borderDash: s.axis === 'y1' ? [6, 4] : undefined,
-        ci: s.ci,
-      })) as never,
-    },
-    options: {
-      animation: false,
-      responsive: false,
-      plugins: { title: { display: true, text: spec.title }, legend: { position: 'top' } },
-      scales: {
-        x: { title: { display: true, text: spec.xLabel } },
-        y: { position: 'left', title: { display: true, text: spec.yLabel } },
-        ...(spec.series.some((s) => s.axis === 'y1')
-          ? {
-              y1: {
-                position: 'right',
-                grid: { drawOnChartArea: false },
-                title: { display: true, text: spec.y1Label ?? '' },
-              },
-            }
-          : {}),
-      },
     },
   };
 }

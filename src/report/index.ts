@@ -2,8 +2,9 @@
  * `writeRunReport(runDir)`: everything a person reads about one run — summary.json, results.md, results.csv,
  * charts/*.png and report.html — rebuilt from the run folder alone (so it can be re-run on a partial run).
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../common/atomic-write.ts';
 import { barChartConfig, PALETTE, renderPng } from './charts.ts';
 import { renderHtml, toBrowserSample, type BrowserSample } from './html.ts';
 import { loadRun, readPredictions } from './run-data.ts';
@@ -65,12 +66,6 @@ export function scoreCharts(summary: RunSummary) {
   });
 }
 
-async function writeAtomic(file: string, data: string | Buffer): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
-}
-
 export async function writeRunReport(runDir: string, opts: RunReportOptions = {}): Promise<RunReportFiles> {
   const run = await loadRun(runDir);
   const summary = await buildSummary(run);
@@ -83,15 +78,15 @@ export async function writeRunReport(runDir: string, opts: RunReportOptions = {}
     html: path.join(runDir, 'report.html'),
     charts: [],
   };
-  await writeAtomic(files.summary, JSON.stringify(summary, null, 2) + '\n');
-  await writeAtomic(files.markdown, renderMarkdown(summary));
-  await writeAtomic(files.csv, renderCsv(summary));
+  await writeFileAtomic(files.summary, JSON.stringify(summary, null, 2) + '\n');
+  await writeFileAtomic(files.markdown, renderMarkdown(summary));
+  await writeFileAtomic(files.csv, renderCsv(summary));
 
   const charts = scoreCharts(summary);
   await mkdir(path.join(runDir, 'charts'), { recursive: true });
   for (const c of charts) {
     const file = path.join(runDir, 'charts', `${c.name}.png`);
-    await writeAtomic(file, renderPng(c.config, c.width, c.height));
+    await writeFileAtomic(file, renderPng(c.config, c.width, c.height));
     files.charts.push(file);
   }
 
@@ -110,7 +105,7 @@ export async function writeRunReport(runDir: string, opts: RunReportOptions = {}
     }
     sampleCounts[s.task] = count;
   }
-  await writeAtomic(
+  await writeFileAtomic(
     files.html,
     await renderHtml({
       summary,

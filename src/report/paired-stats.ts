@@ -2,7 +2,8 @@
  * Paired statistics for comparing two runs of the same samples (fp16 vs int4, tiles 6 vs 12): the mean paired
  * difference with a seeded bootstrap CI, and McNemar's exact test for 0/1 metrics. Pure functions.
  */
-import { bootstrapCi, mean, mulberry32, percentileSorted } from '../metrics/bootstrap.ts';
+import { bootstrapCi, mean, percentileSorted } from '../metrics/bootstrap.ts';
+import { mulberry32 } from '../common/seeded-random.ts';
 import type { Resampling, SampleScore } from '../metrics/scorer.ts';
 
 /** log(n!) by summation, exact enough for the binomial tails McNemar needs (n up to a few 100k). */

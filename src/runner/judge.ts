@@ -27,11 +27,11 @@
  */
 import pLimit from 'p-limit';
 import { readTaskTsvTable } from '../datasets/formats/tsv-table.ts';
-import { parsePythonStringList } from '../datasets/py-literal.ts';
+import { parsePythonStringList } from '../common/py-literal.ts';
 import type { TaskConfig } from '../datasets/task.ts';
 import { meanCi, mean } from '../metrics/bootstrap.ts';
 import { canInfer } from '../metrics/mcq.ts';
-import { pyFloat, pyStrip } from '../metrics/py-semantics.ts';
+import { pyFloat, pyStrip } from '../common/python-strings.ts';
 import type { Aggregate } from '../metrics/scorer.ts';
 import { chatCompletionsUrl } from './backends/openai.ts';
 import { postJsonWithRetries } from './backends/http-json.ts';

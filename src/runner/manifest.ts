@@ -7,19 +7,12 @@
 import type { EndpointStats } from './backend.ts';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  createReadStream,
-  existsSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { createReadStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { writeFileAtomicSync } from '../common/atomic-write.ts';
 import type { TaskConfig } from '../datasets/task.ts';
 import type { BackendInfo } from './backend.ts';
 import type { ShardSpec } from './shard.ts';
@@ -133,9 +126,7 @@ export function readManifest(runDir: string): RunManifest {
 /** Writes the manifest atomically (temp + rename): a kill never leaves it half-written. */
 export function writeManifest(runDir: string, manifest: RunManifest): void {
   const p = manifestPath(runDir);
-  const tmp = `${p}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(manifest, null, 2) + '\n');
-  renameSync(tmp, p);
+  writeFileAtomicSync(p, JSON.stringify(manifest, null, 2) + '\n');
 }
 
 function readPackageVersion(pkgJson: string): string | null {

@@ -4,16 +4,8 @@
  * Resume reads the log back, cuts a torn last line, and reports which ids are done. Finalisation rewrites the
  * file in a deterministic order (see record-order.ts) through a temp file + rename, so it is never half-written.
  */
-import {
-  closeSync,
-  existsSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  truncateSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import { writeFileAtomicSync } from '../common/atomic-write.ts';
 import type { PredictionRecord } from './prediction-record.ts';
 import { compareIdsNaturally } from './record-order.ts';
 
@@ -73,9 +65,7 @@ export function serialiseRecords(records: readonly PredictionRecord[]): string {
 
 /** Atomically replaces a log with the given records (temp file + rename). */
 export function rewritePredictionLog(path: string, records: readonly PredictionRecord[]): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, serialiseRecords(records));
-  renameSync(tmp, path);
+  writeFileAtomicSync(path, serialiseRecords(records));
 }
 
 /** An open log for appending. Appends are synchronous so no record is ever half-buffered in user space. */

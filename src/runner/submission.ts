@@ -15,9 +15,10 @@
  * - `vlmevalkit-xlsx`: the source TSV minus `image` plus `prediction` last, as VLMEvalKit's inference writes the
  *   file that `run.py --mode eval` reads (VLMEvalKit `vlmeval/inference.py`, `infer_data_job`).
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import writeExcelFile, { type Cell, type SheetData } from 'write-excel-file/node';
+import { writeFileAtomicSync } from '../common/atomic-write.ts';
 import { readTaskTsvTable, type TsvTableRow } from '../datasets/formats/tsv-table.ts';
 import type { TaskConfig } from '../datasets/task.ts';
 import { mmbenchPostProcess } from '../metrics/mmbench-internvl.ts';
@@ -103,9 +104,7 @@ export async function writeSubmission(
     );
   }
   mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, bytes);
   return { file, format, rows, failed, notes };
 }
 

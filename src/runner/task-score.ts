@@ -6,8 +6,9 @@
  * Failed samples (bad data, model errors) are counted in `errors` and left out of `aggregate.n`; the report shows
  * both, so a run with failures is never mistaken for a clean one.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomicSync } from '../common/atomic-write.ts';
 import type { TaskConfig } from '../datasets/task.ts';
 import type { Aggregate, SampleScore, Scorer } from '../metrics/scorer.ts';
 import type { PredictionRecord } from './prediction-record.ts';
@@ -90,8 +91,6 @@ export function writeTaskScore(runDir: string, score: TaskScore): string {
   const dir = path.join(runDir, 'scores');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${score.task}.json`);
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(score, null, 2) + '\n');
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, JSON.stringify(score, null, 2) + '\n');
   return file;
 }

@@ -194,6 +194,65 @@ describe('broken configs fail with the file and key', () => {
   });
 });
 
+describe('task families (extends:)', () => {
+  const base = async () => await readFile(path.join(TASKS_DIR, 'families/refcoco.yaml'), 'utf8');
+  const child = async () => await readFile(path.join(TASKS_DIR, 'refcoco_val.yaml'), 'utf8');
+  const load = async (childYaml: string, baseYaml?: string) => {
+    const dir = await tempDir();
+    await put(dir, 'families/refcoco.yaml', baseYaml ?? (await base()));
+    return loadTaskFile(await put(dir, 'refcoco_val.yaml', childYaml));
+  };
+
+  it('a child is its base with its own keys merged in (lists and scalars replace, mappings merge)', async () => {
+    const t = await load(await child());
+    expect(t).toMatchObject({
+      name: 'refcoco_val',
+      group: 'grounding',
+      source: {
+        format: 'refcoco-jsonl',
+        path: 'data/refcoco/refcoco_val.jsonl',
+        options: { imageRoot: '.' },
+      },
+      report: { card: 82.3 },
+    });
+    expect(Object.keys(t.source.options ?? {})).toEqual(['imageRoot', 'url']);
+  });
+
+  const refused: [string, (c: string) => string, (b: string) => string, RegExp][] = [
+    [
+      'a key the base does not list in childKeys',
+      (c) => c + 'maxTiles: 12\n',
+      (b) => b,
+      /refcoco_val\.yaml: key "maxTiles": not settable by a task extending families\/refcoco\.yaml/,
+    ],
+    [
+      'a nested key outside the allowed one',
+      (c) => c.replace('  options:\n', '  options:\n    imageRoot: images\n'),
+      (b) => b,
+      /key "source\.options\.imageRoot": not settable/,
+    ],
+    ['a base with a name', (c) => c, (b) => 'name: refcoco\n' + b, /families\/refcoco\.yaml: key "name"/],
+    ['a base without childKeys', (c) => c, (b) => b.replace(/^childKeys:.*$/m, ''), /key "childKeys"/],
+    [
+      'a merged config that fails the task schema',
+      (c) => c,
+      (b) => b.replace('maxNewTokens: 100', 'maxNewTokens: many'),
+      /refcoco_val\.yaml: key "maxNewTokens"/,
+    ],
+  ];
+  it.each(refused)('refuses %s, naming the file and key', async (_what, editChild, editBase, re) => {
+    await expect(load(editChild(await child()), editBase(await base()))).rejects.toThrow(re);
+  });
+
+  it('a missing base names the child and the path', async () => {
+    const dir = await tempDir();
+    const file = await put(dir, 'refcoco_val.yaml', await child());
+    await expect(loadTaskFile(file)).rejects.toThrow(
+      /refcoco_val\.yaml: key "extends": .*families\/refcoco\.yaml: cannot read \(ENOENT\)/,
+    );
+  });
+});
+
 describe('datasets list rows', () => {
   it('show source, size and card value, with the combined card row for ChartQA', async () => {
     const { formatTaskTable, taskRow } = await import('../../src/datasets/task-table.ts');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePythonLiteral, parsePythonStringList } from '../../src/datasets/py-literal.ts';
+import { parsePythonLiteral, parsePythonStringList } from '../../src/common/py-literal.ts';
 import { collect, png, put, split, task, tempDir } from './helpers.ts';
 
 /** pandas to_csv(sep='\t') quoting: QUOTE_MINIMAL, doubled inner quotes. */

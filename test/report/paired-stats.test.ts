@@ -62,7 +62,7 @@ describe("pairedScoreDifference (paired bootstrap of the task score over the sco
     expect(d.delta).toBeCloseTo(ref.delta, 10);
     expect(d.ci[0]).toBeCloseTo(ref.ci95[0], 10);
     expect(d.ci[1]).toBeCloseTo(ref.ci95[1], 10);
-    expect(d.scoreA).toBeCloseTo(100 * (a.reduce((s, x) => s + x, 0) / 40), 10);
+    expect(d.scoreA).toBeCloseTo(100 * (a.reduce((s: number, x) => s + x, 0) / 40), 10);
   });
 
   it('identical runs give Δ = 0 with a zero-width interval', () => {

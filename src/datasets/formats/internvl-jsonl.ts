@@ -141,6 +141,3 @@ export async function* openInternvlJsonl(
     }
   }
 }
-
-/** The uniform adapter name (see open-task.ts ADAPTERS). */
-export const openDataset = openInternvlJsonl;

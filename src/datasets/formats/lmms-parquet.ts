@@ -214,6 +214,3 @@ export async function* openLmmsParquet(
     throw new RowFieldError(`${field} holds no image bytes or path`);
   }
 }
-
-/** The uniform adapter name (see open-task.ts ADAPTERS). */
-export const openDataset = openLmmsParquet;

@@ -80,6 +80,3 @@ export async function* openMmeTxt(task: TaskConfig, opts: AdapterOptions): Async
     }
   }
 }
-
-/** The uniform adapter name (see open-task.ts ADAPTERS). */
-export const openDataset = openMmeTxt;

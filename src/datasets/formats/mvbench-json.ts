@@ -151,6 +151,3 @@ export async function* openMvbenchJson(
     }
   }
 }
-
-/** The uniform adapter name (see open-task.ts ADAPTERS). */
-export const openDataset = openMvbenchJson;

@@ -65,6 +65,3 @@ export async function* openOcrbenchJson(
     };
   }
 }
-
-/** The uniform adapter name (see open-task.ts ADAPTERS). */
-export const openDataset = openOcrbenchJson;

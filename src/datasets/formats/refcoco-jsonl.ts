@@ -71,6 +71,3 @@ export async function* openRefcocoJsonl(
     };
   }
 }
-
-/** The uniform adapter name (see open-task.ts ADAPTERS). */
-export const openDataset = openRefcocoJsonl;

@@ -14,7 +14,7 @@
 import type { AdapterOptions } from '../adapter.ts';
 import { sampleError, shown, sourcePath, stringOption } from '../adapter.ts';
 import { base64Problem, decodeBase64, lazyBytesImage } from '../image-source.ts';
-import { parsePythonStringList } from '../py-literal.ts';
+import { parsePythonStringList } from '../../common/py-literal.ts';
 import {
   RowFieldError,
   answersOf,
@@ -234,6 +234,3 @@ export async function* openVlmevalkitTsv(
   }
   if (!header) throw new Error(`${where}: empty file (no header row)`);
 }
-
-/** The uniform adapter name (see open-task.ts ADAPTERS). */
-export const openDataset = openVlmevalkitTsv;

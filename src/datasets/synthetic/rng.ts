@@ -1,14 +1,13 @@
 /**
- * A small seeded PRNG (mulberry32) with the few helpers the generators need. Every synthetic item is a pure
- * function of the seed, so two runs with one seed write identical bytes.
+ * The project's seeded PRNG (mulberry32, src/common/seeded-random.ts) with the few helpers the generators need.
+ * Every synthetic item is a pure function of the seed, so two runs with one seed write identical bytes.
  */
+import { SeededRandom } from '../../common/seeded-random.ts';
 
-export class Rng {
-  private state: number;
-
+export class Rng extends SeededRandom {
   constructor(seed: number) {
     if (!Number.isInteger(seed)) throw new Error(`synthetic seed must be an integer, got ${seed}`);
-    this.state = seed >>> 0;
+    super(seed);
   }
 
   /** A child stream for one generator, so adding items to one generator does not shift the others. */
@@ -16,14 +15,6 @@ export class Rng {
     let h = this.state ^ 0x9e3779b9;
     for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x85ebca6b) >>> 0;
     return new Rng(h >>> 0);
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
   /** Integer in [lo, hi] (both inclusive). */

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ffmpegPath } from '../../model/inputs/video-frames.ts';
+import { ffmpegPath } from '../../common/ffmpeg.ts';
 import { COLORS, COLOR_NAMES } from './shapes.ts';
 import { RgbImage } from './raster.ts';
 import type { Rng } from './rng.ts';

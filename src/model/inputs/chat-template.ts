@@ -4,7 +4,7 @@
  * `SeparatorStyle.MPT` in `get_prompt`) and `modeling_internvl_chat.py` `InternVLChatModel.chat`.
  * See ../shared/docs/eval-protocols.md §1 and model-runtime.md §B.7–B.8.
  */
-import { pyStrip } from './python-strings.ts';
+import { pyStrip } from '../../common/python-strings.ts';
 
 export const INTERNLM2_CHAT = {
   name: 'internlm2-chat',

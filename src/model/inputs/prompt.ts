@@ -9,7 +9,7 @@
 import type { PromptRecipe } from './prompt-recipe.ts';
 import type { Sample } from '../../datasets/sample.ts';
 import { IMAGE_PLACEHOLDER } from './chat-template.ts';
-import { pyRstrip } from './python-strings.ts';
+import { pyRstrip } from '../../common/python-strings.ts';
 
 /** evaluate_mmbench.py `prompt` by language (also VLMEvalKit's option instruction). */
 export const MCQ_INSTRUCTION = {

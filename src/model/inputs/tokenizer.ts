@@ -10,7 +10,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseSentencePieceModel } from './sentencepiece-model.ts';
 import { SentencePieceProcessor } from './sentencepiece-bpe.ts';
-import { pyLstrip, pyRstrip } from './python-strings.ts';
+import { pyLstrip, pyRstrip } from '../../common/python-strings.ts';
 
 /** One entry of `added_tokens_decoder` (transformers `AddedToken`). */
 export interface AddedToken {

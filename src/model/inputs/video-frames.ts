@@ -22,7 +22,7 @@
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createRequire } from 'node:module';
+import { ffmpegPath } from '../../common/ffmpeg.ts';
 import type { VideoSource } from '../../datasets/sample.ts';
 
 /** Python's `round()` / NumPy's `np.round` for a float: nearest integer, exact halves to even. */
@@ -66,19 +66,8 @@ export function videoMmeIndices(frameCount: number, numFrames: number): number[]
   return out;
 }
 
-/** Path of the bundled ffmpeg binary. */
-export function ffmpegPath(): string {
-  const require = createRequire(import.meta.url);
-  try {
-    const mod = require('@ffmpeg-installer/ffmpeg') as { path: string };
-    return mod.path;
-  } catch (e) {
-    throw new Error(
-      `ffmpeg not found: the package @ffmpeg-installer/ffmpeg (installed by npm ci) is missing or has no binary ` +
-        `for this platform (${process.platform}-${process.arch}): ${(e as Error).message}`,
-    );
-  }
-}
+/** Re-exported for callers (and tests) that take it from here; it lives in common/ so datasets/ can use it too. */
+export { ffmpegPath };
 
 function runFfmpeg(args: string[], what: string): Promise<{ stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {

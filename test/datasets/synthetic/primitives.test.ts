@@ -11,7 +11,7 @@ import {
   yesNoPair,
 } from '../../../src/datasets/synthetic/shapes.ts';
 import { pyRepr, pyReprList, tsvField, tsvText } from '../../../src/datasets/synthetic/tsv-writer.ts';
-import { parsePythonStringList } from '../../../src/datasets/py-literal.ts';
+import { parsePythonStringList } from '../../../src/common/py-literal.ts';
 import { splitRecord } from '../../../src/datasets/formats/tsv-records.ts';
 import { decodeRgb, findText } from './pixels.ts';
 

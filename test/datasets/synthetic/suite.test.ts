@@ -15,11 +15,18 @@ import {
   SYNTHETIC_TASK_ORIGINS,
   makeSyntheticSuite,
 } from '../../../src/datasets/synthetic/index.ts';
-import { scoreAll } from '../../../src/metrics/score-records.ts';
+import { getScorer } from '../../../src/metrics/registry.ts';
+import type { ScoreInput } from '../../../src/metrics/scorer.ts';
 import { sampleMeta } from '../../../src/runner/request.ts';
 import { loadVideoFrames } from '../../../src/model/inputs/video-frames.ts';
 import { COLORS } from '../../../src/datasets/synthetic/shapes.ts';
 import { decodeRgb, findText, near } from './pixels.ts';
+
+function scoreAll(metric: string, inputs: ScoreInput[], options?: Record<string, unknown>) {
+  const scorer = getScorer(metric);
+  const scores = inputs.map((input) => scorer.scoreSample(input, options));
+  return { scores, aggregate: scorer.aggregate(inputs, scores, options) };
+}
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {

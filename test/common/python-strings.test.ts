@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fixture, num } from './fixtures.ts';
+import { fixture, num } from '../metrics/fixtures.ts';
 import {
   decimalValue,
   pyFloat,
@@ -9,7 +9,7 @@ import {
   pyRstrip,
   pyFirstChar,
   pySlice,
-} from '../../src/metrics/py-semantics.ts';
+} from '../../src/common/python-strings.ts';
 
 interface FloatCase {
   reason: string;
