@@ -20,13 +20,19 @@ interface ServeArgs {
   variant?: string;
   device?: string;
   'batch-size'?: number;
+  'max-batch'?: number;
+  'max-queue': number;
+  'max-images': number;
+  'max-image-pixels': number;
+  'max-prompt-tokens'?: number;
   'preprocess-workers'?: number;
   quiet: boolean;
 }
 
 export const serveCommand: CommandModule<object, ServeArgs> = {
   command: 'serve',
-  describe: 'Serve a model over an OpenAI-compatible API (chat completions with image parts, models, health)',
+  describe:
+    'Serve a model over an OpenAI-compatible API (chat completions with images, streaming, conversations; models; health)',
   builder: (y) =>
     y
       .option('model', { type: 'string', demandOption: true, describe: 'Model folder (checkpoint or built)' })
@@ -63,7 +69,31 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       })
       .option('variant', { type: 'string', describe: 'fp32 | fp16 | int8 | int4' })
       .option('device', { type: 'string', describe: 'cpu | cuda | webgpu' })
-      .option('batch-size', { type: 'number', describe: 'Requests batched per generation (default 1)' })
+      .option('max-batch', {
+        type: 'number',
+        describe:
+          'Most requests per engine call (dynamic batching: requests arriving during a batch join the next; default 1)',
+      })
+      .option('batch-size', { type: 'number', describe: 'Same as --max-batch (older name)' })
+      .option('max-queue', {
+        type: 'number',
+        default: 256,
+        describe: 'Requests waiting for the model beyond which new ones get 429 (Retry-After: 1)',
+      })
+      .option('max-images', {
+        type: 'number',
+        default: 16,
+        describe: 'Images per request, all turns (413 above)',
+      })
+      .option('max-image-pixels', {
+        type: 'number',
+        default: 50_000_000,
+        describe: 'Width × height per image, read from its header (413 above)',
+      })
+      .option('max-prompt-tokens', {
+        type: 'number',
+        describe: 'Prompt tokens per request, images expanded (413 above; default: no limit)',
+      })
       .option('preprocess-workers', {
         type: 'number',
         describe: 'Image preprocessing worker threads (default: cores - 1; 0 = main thread)',
@@ -84,7 +114,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       model: argv.model,
       variant: argv.variant,
       device: argv.device,
-      batchSize: argv['batch-size'],
+      batchSize: argv['max-batch'] ?? argv['batch-size'],
       preprocessWorkers: argv['preprocess-workers'],
     });
     const modelName = argv['served-model-name'] ?? path.basename(path.resolve(argv.model));
@@ -97,6 +127,10 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       maxBodyBytes: Math.round(argv['max-body-mb'] * 1024 * 1024),
       allowRemoteImages: argv['allow-remote-images'],
       defaultMaxTiles: argv['max-tiles'],
+      maxQueue: argv['max-queue'],
+      maxImages: argv['max-images'],
+      maxImagePixels: argv['max-image-pixels'],
+      ...(argv['max-prompt-tokens'] !== undefined ? { maxPromptTokens: argv['max-prompt-tokens'] } : {}),
       log: argv.quiet ? undefined : (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
     });
     // One line on stdout that scripts (and tests) can wait for.

@@ -58,7 +58,11 @@ describe('serve', () => {
 
   it('binds to loopback and answers health and models', async () => {
     expect(server.host).toBe('127.0.0.1');
-    expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ status: 'ok', model: 'tiny' });
+    expect(await (await fetch(`${server.url}/health`)).json()).toEqual({
+      status: 'ok',
+      model: 'tiny',
+      queue: { waiting: 0, preparing: 0, running: 0, maxQueue: 256, maxBatch: 4 },
+    });
     const models = (await (await fetch(`${server.url}/v1/models`)).json()) as any;
     expect(models.data.map((m: { id: string }) => m.id)).toEqual(['tiny']);
   });
@@ -145,19 +149,52 @@ describe('serve', () => {
       'remote_images_disabled',
     ],
     ['no messages', { messages: [] }, {}, 400, 'invalid_value'],
+    ['n = 2', { n: 2, messages: [{ role: 'user', content: 'q' }] }, {}, 400, 'unsupported_parameter'],
     [
-      'sampling',
-      { temperature: 0.7, messages: [{ role: 'user', content: 'q' }] },
+      'temperature out of range',
+      { temperature: 5, messages: [{ role: 'user', content: 'q' }] },
       {},
       400,
-      'unsupported_parameter',
+      'invalid_value',
+    ],
+    ['top_p 0', { top_p: 0, messages: [{ role: 'user', content: 'q' }] }, {}, 400, 'invalid_value'],
+    [
+      'five stop strings',
+      { stop: ['a', 'b', 'c', 'd', 'e'], messages: [{ role: 'user', content: 'q' }] },
+      {},
+      400,
+      'invalid_value',
     ],
     [
-      'streaming',
-      { stream: true, messages: [{ role: 'user', content: 'q' }] },
+      'stream not a boolean',
+      { stream: 'yes', messages: [{ role: 'user', content: 'q' }] },
       {},
       400,
-      'unsupported_parameter',
+      'invalid_value',
+    ],
+    [
+      'a conversation ending with the assistant',
+      {
+        messages: [
+          { role: 'user', content: 'q' },
+          { role: 'assistant', content: 'a' },
+        ],
+      },
+      {},
+      400,
+      'invalid_value',
+    ],
+    [
+      'two user turns in a row',
+      {
+        messages: [
+          { role: 'user', content: 'q' },
+          { role: 'user', content: 'q2' },
+        ],
+      },
+      {},
+      400,
+      'invalid_value',
     ],
     [
       'bad tile cap',

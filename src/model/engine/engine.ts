@@ -238,9 +238,16 @@ export class InternVLEngine {
     return this.run(reqs, onText ? [...onText] : undefined);
   }
 
-  /** Text pieces as they are generated; their concatenation equals `chat(req).text`. */
+  /**
+   * Text pieces as they are generated; their concatenation equals `chat(req).text`. Leaving the loop early
+   * (`break`, `return`) cancels the generation.
+   */
   stream(req: ChatRequest): AsyncIterable<string> {
-    return streamFrom((push) => this.chat(req, push).then(() => undefined));
+    return streamFrom((push, stopped) => {
+      const g = req.generation;
+      const signal = g?.signal ? AbortSignal.any([g.signal, stopped]) : stopped;
+      return this.chat({ ...req, generation: { ...g, signal } }, push).then(() => undefined);
+    });
   }
 
   async close(): Promise<void> {
@@ -401,10 +408,16 @@ function concatFloat32(parts: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-/** Turns a callback-driven producer into an async iterable of its pieces (errors rethrown to the consumer). */
-export function streamFrom(produce: (push: (piece: string) => void) => Promise<void>): AsyncIterable<string> {
+/**
+ * Turns a callback-driven producer into an async iterable of its pieces (errors rethrown to the consumer). The
+ * producer's `stopped` signal aborts when the consumer leaves early (the iterator's `return`).
+ */
+export function streamFrom(
+  produce: (push: (piece: string) => void, stopped: AbortSignal) => Promise<void>,
+): AsyncIterable<string> {
   return {
     [Symbol.asyncIterator](): AsyncIterator<string> {
+      const stop = new AbortController();
       const queue: string[] = [];
       let finished = false;
       let failure: unknown = null;
@@ -417,7 +430,7 @@ export function streamFrom(produce: (push: (piece: string) => void) => Promise<v
       produce((piece) => {
         queue.push(piece);
         notify();
-      }).then(
+      }, stop.signal).then(
         () => {
           finished = true;
           notify();
@@ -436,6 +449,10 @@ export function streamFrom(produce: (push: (piece: string) => void) => Promise<v
             if (finished) return { value: undefined, done: true };
             await new Promise<void>((resolve) => (wake = resolve));
           }
+        },
+        async return(): Promise<IteratorResult<string>> {
+          stop.abort(new Error('stream consumer stopped early'));
+          return { value: undefined, done: true };
         },
       };
     },

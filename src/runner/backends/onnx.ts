@@ -157,6 +157,20 @@ export class OnnxBackend implements Backend {
     const results: (GenerationResult | null)[] = requests.map(() => null);
     const ready: { index: number; chat: ChatRequest }[] = [];
     for (let i = 0; i < requests.length; i++) {
+      // A request cancelled while it waited (its client went away) costs the batch nothing.
+      if (requests[i].signal?.aborted) {
+        results[i] = {
+          id: requests[i].id,
+          text: '',
+          promptTokens: 0,
+          outputTokens: 0,
+          tiles: [],
+          imageTokens: 0,
+          latencyMs: 0,
+          finishReason: 'cancelled',
+        };
+        continue;
+      }
       try {
         const chat = await this.toChatRequest(requests[i]);
         this.engine.prepare(chat); // surfaces prompt/image mismatches per request
@@ -236,6 +250,9 @@ export class OnnxBackend implements Backend {
       ...(images.length > 0 ? { images } : {}),
       ...(req.systemMessage !== undefined ? { systemMessage: req.systemMessage } : {}),
       ...(req.history !== undefined ? { history: req.history } : {}),
+      // A conversation's images each replace their own `<image>` (earlier turns included), as the model card's
+      // multi-round chat passes num_patches_list.
+      ...(req.history !== undefined && images.length > 0 ? { imageLayout: 'separate' as const } : {}),
       generation: {
         maxNewTokens: req.maxNewTokens,
         minNewTokens: req.minNewTokens,
