@@ -119,25 +119,23 @@ describe('sweep', () => {
       },
       async close() {},
     };
-    const result = await runSweep(
-      {
-        model: 'fake',
-        tasks: ['probe'],
-        configDir,
-        dataRoot,
-        deps: fakeDeps,
-        backendInstance: backend,
-        progress: 'none',
-        maxTiles: [1, 2],
-        variants: ['fp16', 'int8', 'int4'],
-        out: path.join(root, 'sweep'),
-        gate: { maxDrop: 2 },
-      },
-      (line) => {
-        const m = /^sweep: running (\S+)$/.exec(line);
-        if (m) point = m[1];
-      },
-    );
+    const opts = {
+      model: 'fake',
+      tasks: ['probe'],
+      configDir,
+      dataRoot,
+      deps: fakeDeps,
+      backendInstance: backend,
+      progress: 'none' as const,
+      maxTiles: [1, 2],
+      variants: ['fp16', 'int8', 'int4'],
+      out: path.join(root, 'sweep'),
+      gate: { maxDrop: 2 },
+    };
+    const result = await runSweep(opts, (line) => {
+      const m = /^sweep: running (\S+)$/.exec(line);
+      if (m) point = m[1];
+    });
     expect(result.gates!.map((g) => [g.candidate, g.baseline, g.result!.headline])).toEqual([
       ['int8-tiles1', 'fp16-tiles1', 'PASS'],
       ['int8-tiles2', 'fp16-tiles2', 'PASS'],
@@ -148,14 +146,8 @@ describe('sweep', () => {
     expect(result.exitCode).toBe(1);
     const md = await readFile(path.join(root, 'sweep', 'gate.md'), 'utf8');
     expect(md).toContain('### Regression gate: int4-tiles2 vs fp16-tiles2: FAIL — regressed: probe');
-    await expect(
-      runSweep({
-        ...(result.points[0] as never),
-        model: 'x',
-        maxTiles: [1],
-        out: root,
-        gate: { maxDrop: 1 },
-      }),
-    ).rejects.toThrow(/at least two --variant values/);
+    await expect(runSweep({ ...opts, variants: ['int4'], out: path.join(root, 'one') })).rejects.toThrow(
+      /at least two --variant values/,
+    );
   });
 });
