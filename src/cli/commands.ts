@@ -11,6 +11,7 @@ import { runCommand } from './run.ts';
 import { mergeCommand } from './merge.ts';
 import { serveCommand } from './serve.ts';
 import { compareCommand } from './compare.ts';
+import { gateCommand } from './gate.ts';
 import { sweepCommand } from './sweep.ts';
 import { reportCommand } from './report.ts';
 import { demoCommand } from './demo.ts';
@@ -28,6 +29,7 @@ export const commands = [
   mergeCommand,
   serveCommand,
   compareCommand,
+  gateCommand,
   sweepCommand,
   reportCommand,
   demoCommand,

@@ -18,7 +18,9 @@ const cli = yargs(hideBin(process.argv))
     } else {
       process.stderr.write(`${y.help()}\n\n${msg}\n`);
     }
-    process.exit(1);
+    // `gate` keeps 1 for "regressed": its errors, usage errors included, exit 2 (src/cli/gate.ts).
+    const code = (err as { exitCode?: unknown } | undefined)?.exitCode;
+    process.exit(typeof code === 'number' ? code : hideBin(process.argv)[0] === 'gate' ? 2 : 1);
   });
 
 for (const command of commands) cli.command(command as never);

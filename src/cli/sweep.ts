@@ -3,10 +3,16 @@
  * point (finished runs are reused), then score-vs-tiles charts with image tokens and latency, and a table.
  */
 import type { CommandModule } from 'yargs';
+import { loadThresholds } from '../report/gate-thresholds.ts';
 import { runSweep } from '../report/sweep.ts';
 import { runOptions, runOptionsFromArgs, type RunArgs } from './run.ts';
 
-type SweepArgs = Omit<RunArgs, 'max-tiles' | 'variant'> & { 'max-tiles': string; variant?: string };
+type SweepArgs = Omit<RunArgs, 'max-tiles' | 'variant'> & {
+  'max-tiles': string;
+  variant?: string;
+  'gate-max-drop'?: number;
+  'gate-thresholds'?: string;
+};
 
 function parseList(text: string, flag: string): string[] {
   const items = text
@@ -42,15 +48,31 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
         type: 'string',
         demandOption: true,
         describe: 'Folder holding one run per grid point',
+      })
+      .option('gate-max-drop', {
+        type: 'number',
+        describe:
+          'End with `gate` of each variant against the first (per tile cap); exit 1 on a regression, 2 if a gate cannot run',
+      })
+      .option('gate-thresholds', {
+        type: 'string',
+        describe: 'Per-task allowed drops for that gate (YAML, as `gate --thresholds`)',
       }) as never,
   handler: async (argv) => {
     const base = runOptionsFromArgs({ ...argv, 'max-tiles': undefined, variant: undefined } as RunArgs);
+    const gating = argv['gate-max-drop'] !== undefined || argv['gate-thresholds'] !== undefined;
     const result = await runSweep(
       {
         ...base,
         maxTiles: parseTileList(argv['max-tiles']),
         variants: argv.variant ? parseList(argv.variant, 'variant') : undefined,
         out: argv.out!,
+        gate: gating
+          ? {
+              maxDrop: argv['gate-max-drop'],
+              thresholds: argv['gate-thresholds'] ? await loadThresholds(argv['gate-thresholds']) : null,
+            }
+          : undefined,
       },
       (line) => process.stderr.write(`${line}\n`),
     );
@@ -61,6 +83,11 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
         );
       }
     }
+    for (const g of result.gates ?? [])
+      process.stdout.write(
+        `gate ${g.candidate} vs ${g.baseline}: ${g.result ? g.result.headline : `not run: ${g.error}`}\n`,
+      );
     process.stdout.write(`Written: ${result.files.join(', ')}\n`);
+    if (result.exitCode !== undefined) process.exitCode = result.exitCode;
   },
 };

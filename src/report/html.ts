@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { ChartConfiguration } from 'chart.js';
 import type { PredictionRecord } from '../runner/prediction-record.ts';
+import { cardEvidenceOf, cardVerdict, DEFAULT_CARD_RULE } from './card-check.ts';
 import { GROUP_TITLES, type RunSummary, type SummaryRow } from './summary.ts';
 
 export interface BrowserSample {
@@ -83,9 +84,21 @@ function fmt(v: number | null, digits: number): string {
   return v === null || !Number.isFinite(v) ? '–' : v.toFixed(digits);
 }
 
+/**
+ * The reproduction check of `gate --against-card` with its default rule (card inside the 95% CI, CI half-width at
+ * most 2 card units, at least 30 samples); the cell's tooltip gives the reason.
+ */
+function cardCheckCell(r: SummaryRow): string {
+  const v = cardVerdict(cardEvidenceOf(r), DEFAULT_CARD_RULE);
+  const cls = { reproduced: 'pos', 'not reproduced': 'neg', inconclusive: 'unsure', 'no card value': 'note' }[
+    v.verdict
+  ];
+  return `<td class="card-check ${cls}" data-verdict="${escapeHtml(v.verdict)}" title="${escapeHtml(v.reason)}">${escapeHtml(v.verdict)}</td>`;
+}
+
 function tableHtml(rows: SummaryRow[]): string {
   const head =
-    '<tr><th>benchmark</th><th>ours</th><th>95% CI</th><th>card</th><th>Δ</th><th>n</th><th>errors</th><th>tiles/sample</th><th>samples/s</th></tr>';
+    '<tr><th>benchmark</th><th>ours</th><th>95% CI</th><th>card</th><th>Δ</th><th>card check</th><th>n</th><th>errors</th><th>tiles/sample</th><th>samples/s</th></tr>';
   const body = rows
     .map((r) => {
       const d = r.unit === '/1000' ? 0 : 1;
@@ -99,7 +112,7 @@ function tableHtml(rows: SummaryRow[]): string {
       const ci = r.ci95 ? `[${fmt(r.ci95[0], d)}, ${fmt(r.ci95[1], d)}]` : '–';
       const delta = r.delta === null ? '–' : `${r.delta >= 0 ? '+' : ''}${r.delta.toFixed(d)}`;
       const cls = r.delta === null ? '' : r.delta < 0 ? ' class="neg"' : ' class="pos"';
-      return `<tr><td>${escapeHtml(r.title)}</td><td>${ours}</td><td>${ci}</td><td>${fmt(r.card, d)}</td><td${cls}>${delta}</td><td>${r.n}</td><td>${r.errors}</td><td>${fmt(r.tilesPerSample, 2)}</td><td>${fmt(r.samplesPerSec, 2)}</td></tr>`;
+      return `<tr><td>${escapeHtml(r.title)}</td><td>${ours}</td><td>${ci}</td><td>${fmt(r.card, d)}</td><td${cls}>${delta}</td>${cardCheckCell(r)}<td>${r.n}</td><td>${r.errors}</td><td>${fmt(r.tilesPerSample, 2)}</td><td>${fmt(r.samplesPerSec, 2)}</td></tr>`;
     })
     .join('\n');
   return `<table>${head}\n${body}</table>`;
@@ -108,7 +121,7 @@ function tableHtml(rows: SummaryRow[]): string {
 const STYLE = `
 body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
 table{border-collapse:collapse;margin:8px 0 24px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
-th:first-child,td:first-child{text-align:left}.neg{color:#b00}.pos{color:#070}
+th:first-child,td:first-child{text-align:left}.neg{color:#b00}.pos{color:#070}.unsure{color:#a60}
 .charts canvas{border:1px solid #eee;margin:8px 0;display:block}
 #samples td{vertical-align:top;text-align:left;max-width:420px;white-space:pre-wrap;word-break:break-word}
 #samples img{max-width:160px;max-height:160px}.note{color:#666}

@@ -54,6 +54,8 @@ export function unitScale(unit: string): number {
 }
 
 function rowFromTask(s: TaskScore): SummaryRow {
+  // A split of a combined card row (one ChartQA split run alone) has no card value of its own.
+  const cardValue = s.combine && s.combine.row !== s.task ? undefined : s.card;
   const external = s.external ? s.external.reason : null;
   // An external task keeps its aggregate only when the local judge produced it (labelled as such).
   const judge = s.external && s.judge && s.aggregate ? s.judge : null;
@@ -68,8 +70,8 @@ function rowFromTask(s: TaskScore): SummaryRow {
     unit: s.aggregate?.unit ?? '',
     score: score !== null && Number.isFinite(score) ? score : null,
     ci95: !local || !s.aggregate || !s.aggregate.ci95.every(Number.isFinite) ? null : s.aggregate.ci95,
-    card: s.card ?? null,
-    delta: score !== null && s.card !== undefined && Number.isFinite(score) ? score - s.card : null,
+    card: cardValue ?? null,
+    delta: score !== null && cardValue !== undefined && Number.isFinite(score) ? score - cardValue : null,
     n: s.n,
     errors: s.errors,
     tilesPerSample: ok(s.tilesPerSample),

@@ -11,6 +11,10 @@ import { runEvaluation, type RunOptions } from '../runner/run-evaluation.ts';
 import { PALETTE, renderPng } from './charts.ts';
 import { loadRun } from './run-data.ts';
 import { buildSummary, type SummaryRow } from './summary.ts';
+import { GateInputError, type PairedGateResult } from './gate.ts';
+import { renderGateMarkdown } from './gate-report.ts';
+import { gateRuns } from './gate-runs.ts';
+import type { Thresholds } from './gate-thresholds.ts';
 
 export interface SweepOptions extends Omit<RunOptions, 'maxTiles' | 'variant' | 'out' | 'resume'> {
   maxTiles: number[];
@@ -18,6 +22,19 @@ export interface SweepOptions extends Omit<RunOptions, 'maxTiles' | 'variant' | 
   variants?: string[];
   /** Folder holding one run per grid point (`<variant>-tiles<N>`) and the sweep outputs. */
   out: string;
+  /**
+   * End with a gate of each variant against the first at every tile cap (`sweep --gate-max-drop`): the allowed
+   * drop and/or a thresholds file, as `gate` takes them.
+   */
+  gate?: { maxDrop?: number; thresholds?: Thresholds | null };
+}
+
+/** One variant-vs-first gate of the sweep: its result, or why the runs could not be gated (exit status 2). */
+export interface SweepGate {
+  baseline: string;
+  candidate: string;
+  result?: PairedGateResult;
+  error?: string;
 }
 
 export interface SweepPoint {
@@ -31,6 +48,9 @@ export interface SweepPoint {
 export interface SweepResult {
   points: SweepPoint[];
   files: string[];
+  /** With `gate`: one per (later variant, tile cap); `exitCode` 0 all pass, 1 a task failed, 2 a gate could not run. */
+  gates?: SweepGate[];
+  exitCode?: 0 | 1 | 2;
 }
 
 /** A run folder whose manifest says complete is reused as it is; anything else is resumed. */
@@ -116,8 +136,12 @@ export async function runSweep(
   opts: SweepOptions,
   log: (line: string) => void = () => {},
 ): Promise<SweepResult> {
-  const { maxTiles, variants, out, ...runOpts } = opts;
+  const { maxTiles, variants, out, gate, ...runOpts } = opts;
   if (!maxTiles.length) throw new Error('sweep: give at least one --max-tiles value');
+  if (gate && (variants?.length ?? 0) < 2)
+    throw new Error(
+      'sweep: gating compares variants; give at least two --variant values (the first is the baseline)',
+    );
   await mkdir(out, { recursive: true });
   const points: SweepPoint[] = [];
   for (const variant of variants?.length ? variants : [undefined]) {
@@ -173,5 +197,46 @@ export async function runSweep(
   const mdFile = path.join(out, 'sweep.md');
   await writeFile(mdFile, md + '\n');
   files.push(mdFile);
-  return { points, files };
+  if (!gate) return { points, files };
+  const { gates, exitCode } = await gateSweep(points, gate);
+  const gateMd = path.join(out, 'gate.md');
+  await writeFile(
+    gateMd,
+    gates
+      .map((g) =>
+        g.result
+          ? renderGateMarkdown(g.result)
+          : `### Regression gate: ${g.candidate} vs ${g.baseline}: not run\n\n${g.error}\n`,
+      )
+      .join('\n'),
+  );
+  const gateJson = path.join(out, 'gate.json');
+  await writeFile(gateJson, JSON.stringify(gates, null, 2) + '\n');
+  files.push(gateMd, gateJson);
+  return { points, files, gates, exitCode };
+}
+
+/** Each later variant against the first, tile cap by tile cap (only the variant differs between the two runs). */
+async function gateSweep(
+  points: readonly SweepPoint[],
+  gate: NonNullable<SweepOptions['gate']>,
+): Promise<{ gates: SweepGate[]; exitCode: 0 | 1 | 2 }> {
+  const first = points[0].variant;
+  const gates: SweepGate[] = [];
+  for (const p of points.filter((x) => x.variant !== first)) {
+    const base = points.find((x) => x.variant === first && x.maxTiles === p.maxTiles)!;
+    const g: SweepGate = { baseline: path.basename(base.runDir), candidate: path.basename(p.runDir) };
+    try {
+      g.result = await gateRuns(base.runDir, p.runDir, {
+        flags: { maxDrop: gate.maxDrop },
+        thresholds: gate.thresholds ?? null,
+      });
+    } catch (e) {
+      if (!(e instanceof GateInputError)) throw e;
+      g.error = e.message;
+    }
+    gates.push(g);
+  }
+  const exitCode = gates.some((g) => g.error) ? 2 : gates.some((g) => g.result!.exitCode !== 0) ? 1 : 0;
+  return { gates, exitCode };
 }

@@ -54,7 +54,7 @@ describe("pairedScoreDifference (paired bootstrap of the task score over the sco
   const hits = (xs: number[]): SampleScore[] => xs.map((score) => ({ score }));
 
   it('for a mean of samples it is the paired mean difference (same draws as pairedDifference)', () => {
-    const a = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? 0 : 1));
+    const a: number[] = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? 0 : 1));
     const b = a.map((x, i) => (i % 7 === 0 ? 1 - x : x));
     const r = getScorer('exact_match').resampling(a.map((_, i) => ({ id: String(i), prediction: '' })));
     const d = pairedScoreDifference(r, hits(a), hits(b), { level: 0.95, iterations: 1000, seed: 3 });

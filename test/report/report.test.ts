@@ -132,6 +132,23 @@ describe('writeRunReport', () => {
     }
   });
 
+  it('marks each row of the HTML table with its card check', async () => {
+    const html = await readFile(files.html, 'utf8');
+    const verdicts = [...html.matchAll(/<tr><td>([^<]*)<\/td>.*?data-verdict="([^"]*)"/g)].map((m) => [
+      m[1],
+      m[2],
+    ]);
+    // 4 and 12 scored samples: too few to claim anything; splits and external tasks have no card value.
+    expect(verdicts).toEqual([
+      ['AI2D test', 'inconclusive'],
+      ['CHARTQA_HUMAN', 'no card value'],
+      ['CHARTQA_AUGMENTED', 'no card value'],
+      ['ChartQA test', 'inconclusive'],
+      ['MMVet', 'no card value'],
+    ]);
+    expect(html).toContain('title="only 4 scored samples (fewer than min-samples 30)"');
+  });
+
   it('escapes predictions in the HTML', async () => {
     const html = await readFile(files.html, 'utf8');
     expect(html).not.toContain('<script>alert(1)</script>');

@@ -92,4 +92,62 @@ describe('sweep', () => {
       'default-tiles4',
     ]);
   });
+
+  it('--gate-max-drop ends with a gate of each variant against the first, per tile cap', async () => {
+    const root = tempDir('sweep-gate-');
+    const rows = Array.from({ length: 40 }, (_, i) => ({
+      question_id: i,
+      question: `item ${i}`,
+      answer: `item ${i}`,
+    }));
+    const { configDir, dataRoot } = writeTasks(root, [{ name: 'probe', rows, scorer: 'exact_match' }]);
+    // One backend for every run; the sweep's log says which variant runs next. int4 loses items 0..9 at 2 tiles.
+    let point = '';
+    const backend: Backend = {
+      info: { name: 'by-variant', model: 'fake' },
+      maxBatch: 1,
+      async generate(reqs) {
+        return reqs.map((r) => ({
+          id: r.id,
+          text: point === 'int4-tiles2' && Number(r.id) < 10 ? 'wrong' : r.question,
+          promptTokens: 1,
+          outputTokens: 1,
+          tiles: [],
+          imageTokens: 0,
+          latencyMs: 1,
+        }));
+      },
+      async close() {},
+    };
+    const opts = {
+      model: 'fake',
+      tasks: ['probe'],
+      configDir,
+      dataRoot,
+      deps: fakeDeps,
+      backendInstance: backend,
+      progress: 'none' as const,
+      maxTiles: [1, 2],
+      variants: ['fp16', 'int8', 'int4'],
+      out: path.join(root, 'sweep'),
+      gate: { maxDrop: 2 },
+    };
+    const result = await runSweep(opts, (line) => {
+      const m = /^sweep: running (\S+)$/.exec(line);
+      if (m) point = m[1];
+    });
+    expect(result.gates!.map((g) => [g.candidate, g.baseline, g.result!.headline])).toEqual([
+      ['int8-tiles1', 'fp16-tiles1', 'PASS'],
+      ['int8-tiles2', 'fp16-tiles2', 'PASS'],
+      ['int4-tiles1', 'fp16-tiles1', 'PASS'],
+      ['int4-tiles2', 'fp16-tiles2', 'FAIL — regressed: probe'],
+    ]);
+    expect(result.gates![3].result!.tasks[0].delta).toBeCloseTo(-25, 10);
+    expect(result.exitCode).toBe(1);
+    const md = await readFile(path.join(root, 'sweep', 'gate.md'), 'utf8');
+    expect(md).toContain('### Regression gate: int4-tiles2 vs fp16-tiles2: FAIL — regressed: probe');
+    await expect(runSweep({ ...opts, variants: ['int4'], out: path.join(root, 'one') })).rejects.toThrow(
+      /at least two --variant values/,
+    );
+  });
 });
