@@ -7,7 +7,8 @@
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import type { ExtractLimits } from '../datasets/archive.ts';
-import { fetchTask, hubEnv, resolveTaskRoot, verifyTask } from '../datasets/hub.ts';
+import { hubEnv } from '../common/hf-cache.ts';
+import { fetchTask, resolveTaskRoot, verifyTask } from '../datasets/task-fetch.ts';
 import { openTask } from '../datasets/open-task.ts';
 import { isSampleError } from '../datasets/sample.ts';
 import { listTasks, loadTask } from '../datasets/task-config.ts';

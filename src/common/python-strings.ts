@@ -161,3 +161,10 @@ export function pyFloat(text: string): number | null {
 export function pyTruthyFloat(x: number): boolean {
   return x !== 0;
 }
+
+/** Python `int(text)` for a `str` argument in base 10 (ASCII digits only); null where Python raises ValueError. */
+export function pyInt(text: string): number | null {
+  const t = pyStrip(text);
+  if (!/^[+-]?\d+(_\d+)*$/.test(t)) return null;
+  return Number(t.replaceAll('_', ''));
+}

@@ -18,6 +18,19 @@ export function sampleError(task: TaskConfig, id: string, error: string): Sample
   return { id, task: task.name, error };
 }
 
+/** The file an adapter reads (`source.path` inside the root) and how messages show it. */
+export function sourceFile(task: TaskConfig, root: string): { file: string; where: string } {
+  const file = sourcePath(task, root);
+  return { file, where: shown(root, file) };
+}
+
+/** `source.options.imageRoot` resolved inside the root; when unset, `fallback` (default: the root itself). */
+export function imageRootOf(task: TaskConfig, root: string, fallback?: string): string {
+  const rel = stringOption(task, 'imageRoot');
+  if (!rel && fallback !== undefined) return fallback; // '' counts as unset (ocrbench-json.ts always did so)
+  return resolveInside(root, rel ?? '.');
+}
+
 /** `source.path` resolved inside the root (the dataset files themselves must not escape it either). */
 export function sourcePath(task: TaskConfig, root: string): string {
   const p = task.source.path;
@@ -47,6 +60,39 @@ export async function* readLines(file: string): AsyncGenerator<{ line: string; l
   for await (const line of rl) {
     lineNo++;
     yield { line, lineNo };
+  }
+}
+
+/** One parsed line of a JSONL file: the value, its 1-based number and `FILE:LINE` for messages. */
+export interface JsonlLine {
+  readonly row: unknown;
+  readonly lineNo: number;
+  readonly at: string;
+}
+
+/**
+ * The non-blank lines of a JSONL file, parsed; a line that is not JSON (or, with `objects`, not a JSON object)
+ * becomes that line's SampleError (`line<N>`, `FILE:LINE: invalid JSON line (...)`) and the stream goes on.
+ */
+export async function* jsonlLines(
+  task: TaskConfig,
+  file: string,
+  where: string,
+  opts: { objects?: boolean } = {},
+): AsyncGenerator<JsonlLine | SampleError> {
+  for await (const { line, lineNo } of readLines(file)) {
+    if (line.trim() === '') continue;
+    const at = `${where}:${lineNo}`;
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+      if (opts.objects && (typeof row !== 'object' || row === null || Array.isArray(row)))
+        throw new Error('not a JSON object');
+    } catch (e) {
+      yield sampleError(task, `line${lineNo}`, `${at}: invalid JSON line (${(e as Error).message})`);
+      continue;
+    }
+    yield { row, lineNo, at };
   }
 }
 

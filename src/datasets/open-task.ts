@@ -28,7 +28,7 @@ export interface OpenTaskOptions extends AdapterOptions {
   limit?: number;
 }
 
-/** Streams a task's samples from `opts.root` (see hub.ts `resolveTaskRoot` for the root of a fetched task). */
+/** Streams a task's samples from `opts.root` (see task-fetch.ts `resolveTaskRoot` for the root of a fetched task). */
 export async function* openTask(task: TaskConfig, opts: OpenTaskOptions): AsyncGenerator<SampleOrError> {
   const adapter = ADAPTERS[task.source.format];
   if (!adapter) throw new Error(`task ${task.name}: no adapter for format "${task.source.format}"`);

@@ -3,6 +3,8 @@
  * table (`dataset column -> Sample field`, e.g. `questionId: id`, `text: question`, `docId: meta.docId`).
  * Shared by the row-shaped adapters; each adapter supplies its defaults and handles images itself.
  */
+import { sampleError } from './adapter.ts';
+import type { ImageSource, Sample, SampleError, VideoSource } from './sample.ts';
 import type { TaskConfig } from './task.ts';
 
 /** Sample fields a `fields` table may target (besides `meta.NAME`). */
@@ -137,4 +139,45 @@ export function keepRow(row: Record<string, unknown>, f: RowFilter | undefined):
 /** Option letters A, B, C, ... for index i. */
 export function letter(i: number): string {
   return String.fromCharCode(65 + i);
+}
+
+/**
+ * The SampleError a row gives for a RowFieldError (`AT: message`, under the row's id). Any other error is not
+ * the row's fault (a bug, an unreadable file) and propagates.
+ */
+export function rowError(task: TaskConfig, id: string, at: string, e: unknown): SampleError {
+  if (!(e instanceof RowFieldError)) throw e;
+  return sampleError(task, id, `${at}: ${e.message}`);
+}
+
+/** What a table row (TSV, parquet) contributes to its Sample besides the mapped `hint` and `category`. */
+export interface TableRowParts {
+  id: string;
+  images: readonly ImageSource[];
+  video?: VideoSource;
+  question: string;
+  answers: readonly string[];
+  choices?: Readonly<Record<string, string>>;
+  meta: Record<string, unknown>;
+}
+
+/** The Sample of a table row: its parts plus `hint` and `category` from their mapped columns. */
+export function tableRowSample(
+  task: TaskConfig,
+  row: Record<string, unknown>,
+  map: FieldMap,
+  p: TableRowParts,
+): Sample {
+  return {
+    id: p.id,
+    task: task.name,
+    images: p.images,
+    ...(p.video ? { video: p.video } : {}),
+    question: p.question,
+    answers: p.answers,
+    ...(p.choices ? { choices: p.choices } : {}),
+    hint: optionalText(row, map.columns.get('hint')),
+    category: optionalText(row, map.columns.get('category')),
+    meta: p.meta,
+  };
 }

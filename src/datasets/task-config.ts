@@ -11,7 +11,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { PromptRecipe } from '../model/inputs/prompt-recipe.ts';
 import { globToRegExp } from './glob.ts';
-import type { DatasetFormat, TaskConfig } from './task.ts';
+import type { DatasetFormat, JudgeKind, TaskConfig } from './task.ts';
 
 /** `configs/` of this checkout (src/datasets -> ../../configs). */
 export const CONFIGS_DIR = fileURLToPath(new URL('../../configs/', import.meta.url));
@@ -27,6 +27,8 @@ export const DATASET_FORMATS = [
   'refcoco-jsonl',
   'ocrbench-json',
 ] as const satisfies readonly DatasetFormat[];
+
+export const JUDGE_KINDS = ['mmvet', 'mathvista'] as const satisfies readonly JudgeKind[];
 
 /** Scorer names a task may name: the metrics registry's, plus `external` (no local score: judge/server). */
 export const SCORER_NAMES: readonly string[] = [...scorerNames, 'external'];
@@ -163,7 +165,14 @@ export const taskConfigSchema = z
         })
         .optional(),
     }),
-    external: z.strictObject({ reason: nonEmpty, submissionFormat: nonEmpty }).optional(),
+    external: z
+      .strictObject({
+        reason: nonEmpty,
+        submissionFormat: nonEmpty,
+        /** The grader of the optional local GPT judge (`run --judge-endpoint`); absent = not judge-scored. */
+        judge: z.enum(JUDGE_KINDS).optional(),
+      })
+      .optional(),
   })
   .superRefine((t, ctx) => {
     if (t.scorer.name === 'external' && !t.external) {

@@ -58,6 +58,12 @@ export interface TaskConfig {
     /** Tasks combined into one card row (ChartQA = mean of human and augmented). */
     combine?: { row: string; tasks: string[]; how: 'mean' | 'sum' };
   };
-  /** Set when the official score comes from a server or a GPT judge: predictions are written, not scored. */
-  external?: { reason: string; submissionFormat: string };
+  /**
+   * Set when the official score comes from a server or a GPT judge: predictions are written, not scored.
+   * `judge` names the grader an optional local GPT judge (`run --judge-endpoint`) scores the task with.
+   */
+  external?: { reason: string; submissionFormat: string; judge?: JudgeKind };
 }
+
+/** The GPT-judge graders (metrics/mmvet-judge.ts, metrics/mathvista-judge.ts). */
+export type JudgeKind = 'mmvet' | 'mathvista';

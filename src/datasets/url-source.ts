@@ -6,10 +6,10 @@
  * vlmeval/smp/file.py `LMUDataRoot`). This module does the same, so a folder filled by VLMEvalKit is reused as is:
  * the file goes to `<dir>/<source.path>`, where `dir` is `--root DIR`, else the LMUData folder.
  *
- * Downloads go to `<file>.incomplete` and resume with an HTTP Range request (as hub.ts does for hub blobs);
+ * Downloads go to `<file>.incomplete` and resume with an HTTP Range request (as common/hf-cache.ts does for hub blobs);
  * redirects are followed by hand (at most 5, http(s) only); the finished file is checked against the total size
  * the server announced and against the md5, and a mismatch removes it. `HF_HUB_OFFLINE=1` (the project's one
- * offline switch, see hub.ts `hubEnv`) means no network: a missing file is a clear error.
+ * offline switch, see common/hf-cache.ts `hubEnv`) means no network: a missing file is a clear error.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';

@@ -19,14 +19,50 @@ export function meanAggregate(
 ): Aggregate {
   const scale = options.scale ?? 100;
   const values = scores.map((s) => s.score);
+  return scaledMeanAggregate(
+    metric,
+    values,
+    groupMeans(inputs, values, options.breakdownField ?? 'category', scale),
+    options,
+  );
+}
+
+/**
+ * The aggregate every mean-based metric reports: score = scale × mean(values) (default ×100), n = values.length,
+ * the bootstrap CI of that mean over the values, and the breakdown the metric computed (its key order is kept).
+ */
+export function scaledMeanAggregate(
+  metric: string,
+  values: readonly number[],
+  breakdown: Record<string, number>,
+  options: Omit<MeanAggregateOptions, 'breakdownField'> = {},
+): Aggregate {
+  const { scale = 100, unit = 'x100', ...bootstrap } = options;
   return {
     metric,
     n: values.length,
     score: scale * mean(values),
-    ci95: meanCi(values, scale, options),
-    breakdown: groupMeans(inputs, values, options.breakdownField ?? 'category', scale),
-    unit: options.unit ?? 'x100',
+    ci95: meanCi(values, scale, bootstrap),
+    breakdown,
+    unit,
   };
+}
+
+/** `{group: scale × mean}` for groups already collected, in the map's order. */
+export function scaledMeans(
+  groups: ReadonlyMap<string, readonly number[]>,
+  scale = 100,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, vs] of groups) out[name] = scale * mean(vs);
+  return out;
+}
+
+/** Appends `value` to the list under `key`, creating it (insertion order = first-seen order). */
+export function pushTo<K>(groups: Map<K, number[]>, key: K, value: number): void {
+  const list = groups.get(key);
+  if (list) list.push(value);
+  else groups.set(key, [value]);
 }
 
 /** `{group: scale × mean}` over inputs grouped by a string field; empty when no input has that field. */
@@ -37,10 +73,7 @@ export function groupMeans(
   scale: number,
 ): Record<string, number> {
   const groups = groupBy(inputs, values, field);
-  const out: Record<string, number> = {};
-  for (const [name, vs] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    out[name] = scale * mean(vs);
-  return out;
+  return scaledMeans(new Map([...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), scale);
 }
 
 export function groupBy(
@@ -52,10 +85,7 @@ export function groupBy(
   inputs.forEach((input, i) => {
     const key = input[field];
     if (typeof key !== 'string' && typeof key !== 'number') return;
-    const name = String(key);
-    const list = groups.get(name);
-    if (list) list.push(values[i]);
-    else groups.set(name, [values[i]]);
+    pushTo(groups, String(key), values[i]);
   });
   return groups;
 }

@@ -5,8 +5,8 @@
 import type { Aggregate, ScoreInput, Scorer } from './scorer.ts';
 import { requireString, singleAnswer } from './field-error.ts';
 import { pyFirstChar, pyLen } from '../common/python-strings.ts';
-import { meanAggregate, sampleMeanResampling } from './aggregate-helpers.ts';
-import { mean, meanCi } from './bootstrap.ts';
+import { meanAggregate, pushTo, sampleMeanResampling, scaledMeanAggregate } from './aggregate-helpers.ts';
+import { mean } from './bootstrap.ts';
 
 /** SEED-Bench `question_type_id` (number or numeric string), or null. */
 export function seedQuestionType(input: ScoreInput): number | null {
@@ -50,18 +50,11 @@ export const seedScorer: Scorer = {
     if (video.length > 0) breakdown.video = 100 * mean(video);
     const byType = new Map<number, number[]>();
     types.forEach((t, i) => {
-      if (t !== null) (byType.get(t) ?? byType.set(t, []).get(t)!).push(values[i]);
+      if (t !== null) pushTo(byType, t, values[i]);
     });
     for (const t of [...byType.keys()].sort((a, b) => a - b))
       breakdown[`type ${t}`] = 100 * mean(byType.get(t)!);
-    return {
-      metric: 'seed',
-      n: image.length,
-      score: 100 * mean(image),
-      ci95: meanCi(image, 100),
-      breakdown,
-      unit: 'x100',
-    };
+    return scaledMeanAggregate('seed', image, breakdown);
   },
   /** Single samples; with type ids only the image questions (types 1–9), which alone make the score. */
   resampling(inputs) {

@@ -2,7 +2,7 @@
  * The runner's stages as the other modules implement them (see run-deps.ts). Kept in one file so the runner
  * imports the dataset adapters, prompt recipes, ffmpeg frame sampling and scorers only when it really runs.
  */
-import { resolveTaskRoot } from '../datasets/hub.ts';
+import { resolveTaskRoot } from '../datasets/task-fetch.ts';
 import { openTask } from '../datasets/open-task.ts';
 import { loadPreset, loadTask, presetMaxTiles } from '../datasets/task-config.ts';
 import type { SampleOrError } from '../datasets/sample.ts';

@@ -35,13 +35,8 @@ import { createProgress, type ProgressMode } from './progress.ts';
 import { loadRealDeps, type PresetSettings, type RunDeps } from './run-deps.ts';
 import type { PredictionRecord } from './prediction-record.ts';
 import { parseShard, type ShardSpec } from './shard.ts';
-import {
-  createJudgeClient,
-  judgeExternalTask,
-  judgeKindOf,
-  judgedTaskScore,
-  type JudgeClient,
-} from './judge.ts';
+import { judgeExternalTask, judgeKindOf, judgedTaskScore } from './judge.ts';
+import { createJudgeClient, type JudgeClient } from './judge-client.ts';
 import { submitExternalTask } from './submission.ts';
 import { scoreTask, writeTaskScore, type TaskScore } from './task-score.ts';
 import os from 'node:os';

@@ -81,7 +81,11 @@ export function scoreTask(
       timing.samplesPerSec ?? (timing.wallSeconds > 0 ? timing.samplesTimed / timing.wallSeconds : 0),
     wallSeconds: timing.wallSeconds,
   };
-  if (task.external) out.external = task.external;
+  if (task.external) {
+    // The grader choice (external.judge) is config, not a result: scores/TASK.json keeps its two fields.
+    const { reason, submissionFormat } = task.external;
+    out.external = { reason, submissionFormat };
+  }
   if (task.report.card !== undefined) out.card = task.report.card;
   if (task.report.combine) out.combine = task.report.combine;
   return out;

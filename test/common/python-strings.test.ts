@@ -9,6 +9,7 @@ import {
   pyRstrip,
   pyFirstChar,
   pySlice,
+  pyInt,
 } from '../../src/common/python-strings.ts';
 
 interface FloatCase {
@@ -62,4 +63,17 @@ describe('Python str helpers', () => {
     expect(decimalValue('a'.codePointAt(0)!)).toBe(-1);
     expect(decimalValue(0xbd)).toBe(-1); // ½ is numeric but not decimal
   });
+});
+
+describe('pyInt (Python int(str))', () => {
+  it.each([
+    ['14', 14],
+    [' -3 ', -3],
+    ['1_000', 1000],
+    ['007', 7],
+    ['14.0', null],
+    ['1e3', null],
+    ['', null],
+    ['1__0', null],
+  ] as [string, number | null][])('%j -> %j', (t, want) => expect(pyInt(t)).toBe(want));
 });

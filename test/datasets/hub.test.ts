@@ -4,15 +4,8 @@ import { lstat, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  downloadHubFile,
-  fetchTask,
-  hubEnv,
-  redact,
-  resolveTaskRoot,
-  verifyTask,
-  type HubEnv,
-} from '../../src/datasets/hub.ts';
+import { downloadHubFile, hubEnv, redact, type HubEnv } from '../../src/common/hf-cache.ts';
+import { fetchTask, resolveTaskRoot, verifyTask } from '../../src/datasets/task-fetch.ts';
 import { openTask } from '../../src/datasets/open-task.ts';
 import { isSampleError } from '../../src/datasets/sample.ts';
 import { startFakeHub, type FakeHub } from './fake-hub.ts';

@@ -8,22 +8,17 @@ import type { AddressInfo } from 'node:net';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { listTasks } from '../../src/datasets/task-config.ts';
 import type { TaskConfig } from '../../src/datasets/task.ts';
 import { meanCi } from '../../src/metrics/bootstrap.ts';
+import { judgeMmvetSample } from '../../src/metrics/mmvet-judge.ts';
+import { judgeExternalTask, judgeKindOf } from '../../src/runner/judge.ts';
 import {
   createJudgeClient,
-  judgeExternalTask,
-  judgeKindOf,
-  judgeMmvetSample,
-  mathvistaPostCheck,
   maskSecret,
-  parseMmvetGrade,
-  pyInt,
   recordableEndpoint,
   type JudgeClient,
-  type MathvistaLine,
-} from '../../src/runner/judge.ts';
-import { buildMathvistaExtractionPrompt, buildMmvetJudgePrompt } from '../../src/runner/judge-prompts.ts';
+} from '../../src/runner/judge-client.ts';
 import type { PredictionRecord } from '../../src/runner/prediction-record.ts';
 import { runEvaluation } from '../../src/runner/run-evaluation.ts';
 import { runOptionsFromArgs, type RunArgs } from '../../src/cli/run.ts';
@@ -106,113 +101,36 @@ function mmvetGrader(prompt: string): Reply {
   return { content: pred === gt ? '1.0' : '0.0' };
 }
 
-// ---------------------------------------------------------------- prompts
-
-describe('judge prompts (VLMEvalKit build_mmvet_gpt4_prompt / build_mathvista_gpt4_prompt)', () => {
-  it('MM-Vet: table, newline, then "question | gt | prediction | " with spaced <AND>/<OR>', () => {
-    const p = buildMmvetJudgePrompt('What is x?', '-1<AND>-5<OR>2', 'x = 3');
-    expect(p.startsWith('\nCompare the ground truth and prediction from AI models')).toBe(true);
-    expect(p.endsWith('| 1.0\n\nWhat is x? | -1 <AND> -5 <OR> 2 | x = 3 | ')).toBe(true);
-    // Five equation rows and two meme rows in the few-shot table.
-    expect(p.match(/^What is x in the equation\? \| -1 <AND> -5 \|/gm)).toHaveLength(5);
-    expect(p.match(/^Can you explain this meme\? \|/gm)).toHaveLength(2);
-  });
-
-  it("MathVista: 5 examples, the 'Model respone: ' typo, no newline before 'Extracted answer:'", () => {
-    const p = buildMathvistaExtractionPrompt('Hint: h\nQuestion: q?', 'It is 7.');
-    expect(p.startsWith('\nPlease read the following example.\nThen extract the answer')).toBe(true);
-    expect(p.match(/^Extracted answer: /gm)).toHaveLength(5);
-    expect(p).toContain('at the end.\n\nQuestion: Which number is missing?\n\nModel response: ');
-    expect(
-      p.endsWith('Extracted answer: B\n\nHint: h\nQuestion: q?\nModel respone: It is 7.Extracted answer:'),
-    ).toBe(true);
-  });
-});
-
-// ---------------------------------------------------------------- pure rules
-
-describe('parseMmvetGrade (float_cvt + [0, 1] check)', () => {
-  const cases: [string, number | null][] = [
-    ['0.5', 0.5],
-    ['1.0', 1],
-    ['0', 0],
-    ['.5', 0.5],
-    ['1e-1', 0.1],
-    ['1.1', null],
-    ['-0.1', null],
-    ['1_0', null], // Python reads 10.0: out of range
-    ['nan', null], // Python would accept NaN; refused here (it would make the mean NaN)
-    ['0.5 ', 0.5],
-    ['0.5.', null],
-    ['Score: 0.5', null],
-    ['', null],
-  ];
-  it.each(cases)('%j -> %j', (text, want) => {
-    const g = parseMmvetGrade(text);
-    expect('grade' in g ? g.grade : null).toBe(want);
-  });
-});
-
-describe('pyInt (Python int(str))', () => {
+describe('judgeKindOf: the task YAML names the grader (external.judge), never the task name', () => {
+  const t = (name: string, judge?: 'mmvet' | 'mathvista'): TaskConfig =>
+    ({
+      name,
+      external: { reason: 'r', submissionFormat: 'json', ...(judge ? { judge } : {}) },
+    }) as TaskConfig;
   it.each([
-    ['14', 14],
-    [' -3 ', -3],
-    ['1_000', 1000],
-    ['007', 7],
-    ['14.0', null],
-    ['1e3', null],
-    ['', null],
-    ['1__0', null],
-  ] as [string, number | null][])('%j -> %j', (t, want) => expect(pyInt(t)).toBe(want));
-});
-
-describe('mathvistaPostCheck (post_check)', () => {
-  const mc: MathvistaLine = {
-    question_type: 'multi_choice',
-    answer_type: 'text',
-    answer: '8/11',
-    answer_option: 'B',
-    choices: "['3/11', '8/11', '6/11', '3/5']",
-  };
-  const int: MathvistaLine = { question_type: 'free_form', answer_type: 'integer', answer: '14' };
-  const flt: MathvistaLine = { question_type: 'free_form', answer_type: 'float', answer: '0.6' };
-  const txt: MathvistaLine = { question_type: 'free_form', answer_type: 'list', answer: '[2007, 2008]' };
-  const cases: [string, MathvistaLine, string | number, boolean, unknown][] = [
-    ['MC prefetch: a letter is returned whether right or wrong', mc, 'The answer is (C).', true, 'C'],
-    ['MC prefetch: option text matched', mc, 'it is 8/11', true, 'B'],
-    ['MC prefetch: nothing inferable', mc, 'no idea', true, false],
-    ['MC prefetch: "Z" token counts as found', mc, 'Z', true, 'Z'],
-    ['MC check: right letter', mc, 'B', false, true],
-    ['MC check: wrong letter', mc, 'C', false, false],
-    ['int prefetch equal -> the number', int, '14', true, 14],
-    ['int prefetch: "14.0" is a ValueError', int, '14.0', true, false],
-    ['int check on a prefetched number', int, 14, false, true],
-    ['float prefetch equal', flt, '0.6', true, 0.6],
-    ['float check differs', flt, '0.60001', false, false],
-    ['list answers compare str(None): never right', txt, '[2007, 2008]', false, false],
-  ];
-  it.each(cases)('%s', (_name, line, response, prefetch, want) => {
-    expect(mathvistaPostCheck(line, response, prefetch)).toBe(want);
-  });
-
-  it('a choices cell that is not a list literal throws (the reference eval() raises)', () => {
-    expect(() => mathvistaPostCheck({ ...mc, choices: 'not a list' }, 'B', true)).toThrow();
-  });
-});
-
-describe('judgeKindOf: server-scored tasks are never judged', () => {
-  const t = (name: string, submissionFormat?: string): TaskConfig =>
-    ({ name, external: submissionFormat ? { reason: 'r', submissionFormat } : undefined }) as TaskConfig;
-  it.each([
-    ['mmvet', 'mmvet-json', 'mmvet'],
-    ['mathvista_testmini', 'vlmevalkit-xlsx', 'mathvista'],
-    ['docvqa_test', 'rrc-docvqa-json', null],
-    ['infovqa_test', 'rrc-infovqa-json', null],
-    ['mmbench_test_en', 'mmbench-xlsx', null],
-    ['ccbench_dev', 'mmbench-xlsx', null],
+    ['mmvet', 'mmvet', 'mmvet'],
+    ['mathvista_testmini', 'mathvista', 'mathvista'],
+    ['any_name', 'mathvista', 'mathvista'],
     ['mathvista_testmini', undefined, null],
-  ] as [string, string | undefined, string | null][])('%s (%s) -> %s', (name, fmt, want) => {
-    expect(judgeKindOf(t(name, fmt))).toBe(want);
+    ['mmvet', undefined, null],
+  ] as [string, 'mmvet' | 'mathvista' | undefined, string | null][])(
+    '%s (judge: %s) -> %s',
+    (name, j, want) => {
+      expect(judgeKindOf(t(name, j))).toBe(want);
+    },
+  );
+  it('a task without an external block is never judged', () => {
+    expect(judgeKindOf({ name: 'mmvet' } as TaskConfig)).toBe(null);
+  });
+
+  it('configs/tasks: the MM-Vet and MathVista tasks take their graders; server-scored tasks none', async () => {
+    const graders = Object.fromEntries(
+      (await listTasks()).flatMap((task) => {
+        const kind = judgeKindOf(task);
+        return kind ? [[task.name, kind]] : [];
+      }),
+    );
+    expect(graders).toEqual({ mathvista_testmini: 'mathvista', mmvet: 'mmvet', mmvet_vlmevalkit: 'mmvet' });
   });
 });
 
@@ -315,7 +233,7 @@ const mathvistaTask = {
   title: 'MathVista testmini',
   group: 'image',
   source: { format: 'vlmevalkit-tsv', path: 'MathVista_MINI.tsv' },
-  external: { reason: 'GPT-4-Turbo extraction', submissionFormat: 'vlmevalkit-xlsx' },
+  external: { reason: 'GPT-4-Turbo extraction', submissionFormat: 'vlmevalkit-xlsx', judge: 'mathvista' },
 } as TaskConfig;
 
 /** Extracts the first number of the model response, like a sensible judge would. */
@@ -456,7 +374,10 @@ describe('runEvaluation --judge-endpoint', () => {
     const yaml = path.join(configDir, 'mmvet.yaml');
     writeFileSync(
       yaml,
-      readFileSync(yaml, 'utf8').replace('submissionFormat: json', 'submissionFormat: mmvet-json'),
+      readFileSync(yaml, 'utf8').replace(
+        'submissionFormat: json',
+        'submissionFormat: mmvet-json\n  judge: mmvet',
+      ),
     );
     const yaml2 = path.join(configDir, 'docvqa_test.yaml');
     writeFileSync(
@@ -552,7 +473,10 @@ describe('runEvaluation --judge-endpoint', () => {
     const yaml = path.join(configDir, 'mmvet.yaml');
     writeFileSync(
       yaml,
-      readFileSync(yaml, 'utf8').replace('submissionFormat: json', 'submissionFormat: mmvet-json'),
+      readFileSync(yaml, 'utf8').replace(
+        'submissionFormat: json',
+        'submissionFormat: mmvet-json\n  judge: mmvet',
+      ),
     );
     const out = path.join(root, 'run');
     const opts = {

@@ -9,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { AdapterOptions } from '../adapter.ts';
-import { readLines, sampleError, shown, sourcePath, stringOption, numberOption } from '../adapter.ts';
+import { imageRootOf, jsonlLines, numberOption, shown, sourceFile } from '../adapter.ts';
 import { fileImage } from '../image-source.ts';
 import {
   RowFieldError,
@@ -20,6 +20,7 @@ import {
   metaOf,
   optionalText,
   requiredText,
+  rowError,
 } from '../row-fields.ts';
 import { existingInside, resolveInside } from '../safe-path.ts';
 import type { ImageSource, SampleOrError } from '../sample.ts';
@@ -72,9 +73,8 @@ export async function* openInternvlJsonl(
   task: TaskConfig,
   opts: AdapterOptions,
 ): AsyncGenerator<SampleOrError> {
-  const file = sourcePath(task, opts.root);
-  const where = shown(opts.root, file);
-  const imageRoot = resolveInside(opts.root, stringOption(task, 'imageRoot', '.')!);
+  const { file, where } = sourceFile(task, opts.root);
+  const imageRoot = imageRootOf(task, opts.root);
   const expect = numberOption(task, 'expectAnswers');
   const gtOpt = task.source.options?.gt as { file?: string; kind?: GtKind } | undefined;
   let gt: Map<string, string[]> | undefined;
@@ -88,17 +88,13 @@ export async function* openInternvlJsonl(
     gt = await readGroundTruth(gtFile, gtOpt.kind);
   }
   const map = fieldMap(task, INTERNVL_JSONL_FIELDS);
-  for await (const { line, lineNo } of readLines(file)) {
-    if (line.trim() === '') continue;
-    const at = `${where}:${lineNo}`;
-    let row: Record<string, unknown>;
-    try {
-      row = JSON.parse(line);
-      if (typeof row !== 'object' || row === null || Array.isArray(row)) throw new Error('not a JSON object');
-    } catch (e) {
-      yield sampleError(task, `line${lineNo}`, `${at}: invalid JSON line (${(e as Error).message})`);
+  for await (const entry of jsonlLines(task, file, where, { objects: true })) {
+    if ('error' in entry) {
+      yield entry;
       continue;
     }
+    const { lineNo, at } = entry;
+    const row = entry.row as Record<string, unknown>;
     let id = `line${lineNo}`;
     try {
       id = optionalText(row, map.columns.get('id')) ?? id;
@@ -136,8 +132,7 @@ export async function* openInternvlJsonl(
         meta: { ...metaOf(row, map), line: lineNo },
       };
     } catch (e) {
-      if (!(e instanceof RowFieldError)) throw e;
-      yield sampleError(task, id, `${at}: ${e.message}`);
+      yield rowError(task, id, at, e);
     }
   }
 }

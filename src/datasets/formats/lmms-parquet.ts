@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 import type { AdapterOptions } from '../adapter.ts';
-import { numberOption, sampleError, shown, stringOption } from '../adapter.ts';
+import { numberOption, shown, stringOption } from '../adapter.ts';
 import { expandGlob, isGlob } from '../glob.ts';
 import { fileImage, lazyBytesImage } from '../image-source.ts';
 import {
@@ -25,7 +25,9 @@ import {
   metaOf,
   optionalText,
   requiredText,
+  rowError,
   rowFilterOf,
+  tableRowSample,
 } from '../row-fields.ts';
 import { existingInside, resolveInside } from '../safe-path.ts';
 import type { ImageSource, SampleOrError, VideoSource } from '../sample.ts';
@@ -175,21 +177,17 @@ export async function* openLmmsParquet(
               ? parseChoices(row[choiceCol], choicesFormat, choiceCol)
               : undefined;
           meta.row = r;
-          yield {
+          yield tableRowSample(task, row, map, {
             id,
-            task: task.name,
             images,
-            ...(videoSource ? { video: videoSource } : {}),
+            video: videoSource,
             question,
             answers,
-            ...(choices ? { choices } : {}),
-            hint: optionalText(row, map.columns.get('hint')),
-            category: optionalText(row, map.columns.get('category')),
+            choices,
             meta,
-          };
+          });
         } catch (e) {
-          if (!(e instanceof RowFieldError)) throw e;
-          yield sampleError(task, id, `${at}: ${e.message}`);
+          yield rowError(task, id, at, e);
         }
       }
       groupStart += n;

@@ -7,9 +7,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdapterOptions } from '../adapter.ts';
-import { sampleError, shown, sourcePath, stringOption } from '../adapter.ts';
+import { imageRootOf, sampleError, sourceFile } from '../adapter.ts';
 import { fileImage } from '../image-source.ts';
-import { existingInside, resolveInside } from '../safe-path.ts';
+import { existingInside } from '../safe-path.ts';
 import type { SampleOrError } from '../sample.ts';
 import type { TaskConfig } from '../task.ts';
 
@@ -17,10 +17,8 @@ export async function* openOcrbenchJson(
   task: TaskConfig,
   opts: AdapterOptions,
 ): AsyncGenerator<SampleOrError> {
-  const file = sourcePath(task, opts.root);
-  const where = shown(opts.root, file);
-  const rootOpt = stringOption(task, 'imageRoot');
-  const imageRoot = rootOpt ? resolveInside(opts.root, rootOpt) : path.dirname(file);
+  const { file, where } = sourceFile(task, opts.root);
+  const imageRoot = imageRootOf(task, opts.root, path.dirname(file));
   let list: unknown;
   try {
     list = JSON.parse(await readFile(file, 'utf8'));

@@ -5,9 +5,9 @@
  * Options: `imageRoot` (default: the root).
  */
 import type { AdapterOptions } from '../adapter.ts';
-import { readLines, sampleError, shown, sourcePath, stringOption } from '../adapter.ts';
+import { imageRootOf, jsonlLines, sampleError, sourceFile } from '../adapter.ts';
 import { fileImage } from '../image-source.ts';
-import { existingInside, resolveInside } from '../safe-path.ts';
+import { existingInside } from '../safe-path.ts';
 import type { SampleOrError } from '../sample.ts';
 import type { TaskConfig } from '../task.ts';
 
@@ -15,21 +15,17 @@ export async function* openRefcocoJsonl(
   task: TaskConfig,
   opts: AdapterOptions,
 ): AsyncGenerator<SampleOrError> {
-  const file = sourcePath(task, opts.root);
-  const where = shown(opts.root, file);
-  const imageRoot = resolveInside(opts.root, stringOption(task, 'imageRoot', '.')!);
-  for await (const { line, lineNo } of readLines(file)) {
-    if (line.trim() === '') continue;
-    const at = `${where}:${lineNo}`;
-    const id = `line${lineNo}`;
-    const bad = (msg: string) => sampleError(task, id, `${at}: ${msg}`);
-    let row: any;
-    try {
-      row = JSON.parse(line);
-    } catch (e) {
-      yield bad(`invalid JSON line (${(e as Error).message})`);
+  const { file, where } = sourceFile(task, opts.root);
+  const imageRoot = imageRootOf(task, opts.root);
+  for await (const entry of jsonlLines(task, file, where)) {
+    if ('error' in entry) {
+      yield entry;
       continue;
     }
+    const { lineNo, at } = entry;
+    const row = entry.row as any;
+    const id = `line${lineNo}`;
+    const bad = (msg: string) => sampleError(task, id, `${at}: ${msg}`);
     if (typeof row?.image !== 'string' || !row.image) {
       yield bad('field "image" is missing');
       continue;

@@ -3,7 +3,7 @@
  * steps after inference that need source columns the Samples do not carry: submission files and the judge.
  */
 import { sourcePath } from '../adapter.ts';
-import { resolveTaskRoot } from '../hub.ts';
+import { resolveTaskRoot } from '../task-fetch.ts';
 import type { TaskConfig } from '../task.ts';
 import { splitRecord, tsvRecords } from './tsv-records.ts';
 

@@ -12,7 +12,7 @@
  * parse it safely), `md5` / `url` (for `datasets verify`).
  */
 import type { AdapterOptions } from '../adapter.ts';
-import { sampleError, shown, sourcePath, stringOption } from '../adapter.ts';
+import { sourceFile, stringOption } from '../adapter.ts';
 import { base64Problem, decodeBase64, lazyBytesImage } from '../image-source.ts';
 import { parsePythonStringList } from '../../common/py-literal.ts';
 import {
@@ -24,7 +24,9 @@ import {
   metaOf,
   optionalText,
   requiredText,
+  rowError,
   rowFilterOf,
+  tableRowSample,
 } from '../row-fields.ts';
 import type { ImageSource, SampleOrError } from '../sample.ts';
 import type { TaskConfig } from '../task.ts';
@@ -65,8 +67,7 @@ export async function* openVlmevalkitTsv(
   task: TaskConfig,
   opts: AdapterOptions,
 ): AsyncGenerator<SampleOrError> {
-  const file = sourcePath(task, opts.root);
-  const where = shown(opts.root, file);
+  const { file, where } = sourceFile(task, opts.root);
   const filter = rowFilterOf(task);
   const answerFormat = stringOption(task, 'answerFormat', 'text');
   const map = fieldMap(task, VLMEVALKIT_TSV_FIELDS);
@@ -216,20 +217,16 @@ export async function* openVlmevalkitTsv(
       const num = Number(id);
       if (idCol && Number.isFinite(num)) meta.index = num;
       meta.line = rec.lineNo;
-      yield {
+      yield tableRowSample(task, row, map, {
         id,
-        task: task.name,
         images,
         question,
         answers,
         ...(letterCols.length ? { choices } : {}),
-        hint: optionalText(row, map.columns.get('hint')),
-        category: optionalText(row, map.columns.get('category')),
         meta,
-      };
+      });
     } catch (e) {
-      if (!(e instanceof RowFieldError)) throw e;
-      yield sampleError(task, id, `${at}: ${e.message}`);
+      yield rowError(task, id, at, e);
     }
   }
   if (!header) throw new Error(`${where}: empty file (no header row)`);

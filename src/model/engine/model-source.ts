@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { cachedCommit, hubEnv, redact, snapshotDir } from '../../datasets/hub.ts';
+import { cachedCommit, hubEnv, redact, snapshotDir } from '../../common/hf-cache.ts';
 import { isBuiltModelDir } from './built-model.ts';
 
 export type ModelSource =
