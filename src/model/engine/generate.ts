@@ -24,6 +24,11 @@ export interface DecoderStepInput {
   readonly positionIds: BigInt64Array;
   /** null: no past (P = 0). */
   readonly past: KvCache | null;
+  /**
+   * Most cache slots this generation can need (padded prompt + the largest maxNewTokens): lets a decoder with a
+   * static cache allocate it once per call instead of growing it every step.
+   */
+  readonly capacity?: number;
 }
 
 export interface DecoderStepOutput {
@@ -39,6 +44,8 @@ export interface CausalDecoder {
   /** ids [batch, seq] → embeddings [batch, seq, hidden]. */
   embed(ids: BigInt64Array, batch: number, seq: number): Promise<Float32Array>;
   step(input: DecoderStepInput): Promise<DecoderStepOutput>;
+  /** The generation that owns `cache` has finished (a static cache goes back to the decoder for reuse). */
+  releaseCache?(cache: KvCache): void;
 }
 
 export interface RowSettings {
@@ -147,6 +154,7 @@ export async function generate(
   let allPositions = prefill.positionIds;
 
   let past: KvCache | null = null;
+  const capacity = seq + Math.max(0, ...settings.map((s) => s.maxNewTokens));
   let prefillMs = 0;
   let decodeMs = 0;
   let decodeSteps = 0;
@@ -162,6 +170,8 @@ export async function generate(
       }
     });
     if (done.every(Boolean) && !(step === 0 && options.keepPromptLogits)) break;
+    // Recompute path: each step starts from an empty cache, so the previous one can be reused at once.
+    if (past && !useCache) decoder.releaseCache?.(past);
     const t0 = performance.now();
     const out: DecoderStepOutput = useCache
       ? await decoder.step({
@@ -171,6 +181,7 @@ export async function generate(
           attentionMask: mask,
           positionIds: stepPositions,
           past,
+          capacity,
         })
       : await decoder.step({
           batch,
@@ -179,6 +190,7 @@ export async function generate(
           attentionMask: mask,
           positionIds: allPositions,
           past: null,
+          capacity,
         });
     const ms = performance.now() - t0;
     if (step === 0) prefillMs = ms;
@@ -231,6 +243,8 @@ export async function generate(
     stepSeq = 1;
     stepPositions = positions;
   }
+  // Not on an error: a failed generation's cache is simply dropped, never reused half-written.
+  if (past) decoder.releaseCache?.(past);
 
   return {
     rows: outputs.map((ids, b) => ({

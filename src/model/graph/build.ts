@@ -17,7 +17,8 @@ import { buildVisionGraph } from './vision-graph.ts';
 /** Bump whenever the graphs or their weights change: it is part of the cache key. */
 // 2: decoder logits for the last position only by default (`allLogits`), `logits` in build.json.
 // 3: int8/int4 quantize tok_embeddings (GatherBlockQuantized) by default (`quantizeEmbeddings`).
-export const BUILDER_VERSION = '3';
+// 4: fused decoder (GroupQueryAttention, SkipSimplifiedLayerNormalization, new_key_values outputs, no position_ids).
+export const BUILDER_VERSION = '4';
 
 export const VARIANTS = ['fp32', 'fp16', 'int8', 'int4'] as const;
 export type Variant = (typeof VARIANTS)[number];

@@ -1,13 +1,18 @@
-// decoder.onnx: the InternLM2 decoder with KV cache, with plain ONNX ops for attention so that ANY attention_mask
-// (left-padded batches, padded past) and explicit position_ids are honoured (engine-contract.md):
-//   inputs  inputs_embeds f32 [B,S,H], attention_mask i64 [B,P+S], position_ids i64 [B,S],
-//           past_key_values.{i}.key/.value f32 [B,KV,P,D]
+// decoder.onnx: the InternLM2 decoder on fused contrib ops (onnxruntime-genai's layout, model-runtime.md D.4 and
+// "Fused decoder and device residency"):
+//   inputs  inputs_embeds f32 [B,S,H], attention_mask i64 [B,T] (T = past + S slots, real or padded),
+//           past_key_values.{i}.key/.value f32 [B,KV,C,D] (C >= T - S: a cache whose first T - S slots are written;
+//           a larger preallocated buffer is fine, GQA reads only the slots seqlens_k implies)
 //   outputs logits f32 [B,1,V] (last position of each row; [B,S,V] with `allLogits`),
-//           present.{i}.key/.value f32 [B,KV,P+S,D]
+//           new_key_values.{i}.key/.value f32 [B,KV,S,D] (the S new slots, rotated keys: what a static cache appends),
+//           present.{i}.key/.value f32 [B,KV,max(T,C),D] (the whole cache, for callers that let it grow)
+// Per layer after ORT's fusions: SkipSimplifiedLayerNormalization -> packed QKV MatMul(NBits) -> GroupQueryAttention
+// (rotary inside, pads hidden by attention_bias) -> 2 Slice (new slots) -> wo -> SkipSimplifiedLayerNormalization
+// -> SwiGLU MLP (one MatMulNBitsMlp node for int4).
 // Math: IVL `internlm2/modeling_internlm2.py` (model-runtime.md B.4-B.6).
 import type { InternVLConfig } from '../checkpoint/config.ts';
-import { linear, readChecked, rmsNorm, type LinearFormat, type WeightSource } from './layers.ts';
-import { DataType, GraphBuilder } from './onnx-builder.ts';
+import { linear, readChecked, type LinearFormat, type WeightSource } from './layers.ts';
+import { DataType, GraphBuilder, float } from './onnx-builder.ts';
 
 /** Additive mask value for disallowed keys: float32 lowest, as HF's `torch.finfo(dtype).min`. */
 export const MASK_MIN = -3.4028234663852886e38;
@@ -63,43 +68,6 @@ export function rotaryTables(
   return { cos, sin };
 }
 
-/** cos/sin for each (b, s) as [B, 1, S, D] (half-split: both halves use the same angles), gathered by position. */
-export function rotaryInputs(
-  g: GraphBuilder,
-  positionIds: string,
-  maxPositions: number,
-  headDim: number,
-  theta: number,
-): { cos: string; sin: string } {
-  const tables = rotaryTables(maxPositions, headDim, theta);
-  const table = (name: string, values: Float32Array) => {
-    const gathered = g.op('Gather', [g.initF32(name, [maxPositions, headDim / 2], values), positionIds], {
-      axis: 0,
-    });
-    return g.op(
-      'Unsqueeze',
-      [g.op('Concat', [gathered, gathered], { axis: -1 }), g.constI64([1])],
-      {},
-      { name },
-    );
-  };
-  return { cos: table('rotary_cos', tables.cos), sin: table('rotary_sin', tables.sin) };
-}
-
-/** x·cos + rotate_half(x)·sin on [B, heads, S, D], rotate_half(x) = cat(-x[D/2:], x[:D/2]) (B.6). */
-export function applyRotary(
-  g: GraphBuilder,
-  x: string,
-  r: { cos: string; sin: string },
-  headDim: number,
-  name: string,
-): string {
-  const halves = g.constI64([headDim / 2, headDim / 2]);
-  const [x1, x2] = g.node('Split', [x, halves], { axis: -1 }, { outputs: 2, name: `${name}_split` });
-  const rot = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: -1 });
-  return g.op('Add', [g.op('Mul', [x, r.cos]), g.op('Mul', [rot, r.sin])], {}, { name });
-}
-
 export interface DecoderGraphOptions {
   /** Format of every LLM linear (wqkv, wo, w1, w2, w3) and of the output head. */
   linear: LinearFormat;
@@ -127,10 +95,13 @@ export async function buildDecoderGraph(
   const D = l.headDim;
   const I = l.intermediateSize;
   const eps = l.rmsNormEps;
+  if (D % 16 !== 0) {
+    // ORT's CPU GroupQueryAttention with do_rotary=1 refuses other head sizes (model-runtime.md D.3).
+    throw new Error(`head_dim ${D} is not a multiple of 16, which GroupQueryAttention with rotary needs`);
+  }
 
   const embeds = g.input('inputs_embeds', DataType.FLOAT, ['batch', 'sequence', H]);
   const mask = g.input('attention_mask', DataType.INT64, ['batch', 'total_sequence']);
-  const positionIds = g.input('position_ids', DataType.INT64, ['batch', 'sequence']);
   const past: [string, string][] = [];
   for (let i = 0; i < l.numHiddenLayers; i++) {
     past.push([
@@ -139,67 +110,103 @@ export async function buildDecoderGraph(
     ]);
   }
 
-  // Additive attention bias [B, 1, S, T]: key j is visible to query i (absolute index P+i) iff j <= P+i and
-  // attention_mask[b, j] == 1. Fully masked rows (query pads) get a uniform softmax — finite, and ignored.
+  // Left padding (engine contract): a pad is a real cache slot that no query may see. Every row therefore has the
+  // same length T, so GQA's own right-padding model (seqlens_k = real length - 1 per row) is told T - 1 for all
+  // rows, and the pads are hidden by an additive attention_bias [B, 1, S, T] (0 or float32 lowest, as HF's
+  // finfo.min). GQA applies the causal limit itself. A query that sees only pads gets a uniform softmax (finite).
   const scalarIdx = (t: string, i: number) =>
     g.op('Gather', [g.op('Shape', [t]), g.constI64([i], [])], { axis: 0 });
   const T = scalarIdx(mask, 1);
-  const S = scalarIdx(embeds, 1);
-  const P = g.op('Sub', [T, S], {}, { name: 'past_length' });
-  const one = g.constI64([1], []);
-  const keyIdx = g.op('Unsqueeze', [g.op('Range', [g.constI64([0], []), T, one]), g.constI64([0])]);
-  const queryIdx = g.op('Unsqueeze', [g.op('Range', [P, T, one]), g.constI64([1])]);
-  const causal = g.op('LessOrEqual', [keyIdx, queryIdx], {}, { name: 'causal' });
-  const notPad = g.op('Unsqueeze', [g.op('Cast', [mask], { to: DataType.BOOL }), g.constI64([1, 2])]);
-  const allowed = g.op('And', [causal, notPad], {}, { name: 'allowed' });
+  const B = g.op('Shape', [embeds], { start: 0, end: 1 });
+  const S = g.op('Shape', [embeds], { start: 1, end: 2 });
+  const totalLength = g.op('Cast', [T], { to: DataType.INT32 }, { name: 'total_sequence_length' });
+  const seqlensK = g.op(
+    'Expand',
+    [g.op('Sub', [totalLength, g.constI32([1], [])]), B],
+    {},
+    { name: 'seqlens_k' },
+  );
+  const notPad = g.op('Unsqueeze', [g.op('Cast', [mask], { to: DataType.BOOL }), g.constI64([1, 2])]); // [B,1,1,T]
+  const biasShape = g.op('Concat', [B, g.constI64([1]), S, g.op('Unsqueeze', [T, g.constI64([0])])], {
+    axis: 0,
+  });
   const bias = g.op(
-    'Where',
-    [allowed, g.constF32([0], []), g.constF32([MASK_MIN], [])],
+    'Expand',
+    [g.op('Where', [notPad, g.constF32([0], []), g.constF32([MASK_MIN], [])]), biasShape],
     {},
     { name: 'attention_bias' },
   );
 
-  const rotary = rotaryInputs(g, positionIds, opts.maxPositions ?? l.maxPositionEmbeddings, D, l.ropeTheta);
-  const rope = (x: string, name: string) => applyRotary(g, x, rotary, D, name);
-  const scale = g.constF32([1 / Math.sqrt(D)], []);
+  // Rotary inside GQA (do_rotary, half-split). GQA takes the position of a token to be its cache slot
+  // (seqlens_k - S + 1 + s), not HF's `cumsum(attention_mask) - 1`: in a left-padded row the two differ by the
+  // row's pad count, the same constant for every query and key of the row, and RoPE scores depend only on position
+  // differences, so the attention is the same (up to float rounding); unpadded rows get exactly HF's positions.
+  const maxPositions = opts.maxPositions ?? l.maxPositionEmbeddings;
+  const tables = rotaryTables(maxPositions, D, l.ropeTheta);
+  const cosCache = g.initF32('rotary_cos_cache', [maxPositions, D / 2], tables.cos);
+  // The S new slots of a layer's cache: present[:, :, T - S : T, :].
+  const toI64 = (t: string) => g.op('Cast', [t], { to: DataType.INT64 });
+  const newFrom = g.op('Sub', [toI64(totalLength), S], {}, { name: 'new_slots_start' });
+  const newTo = g.op('Unsqueeze', [toI64(totalLength), g.constI64([0])], {}, { name: 'new_slots_end' });
+  const sinCache = g.initF32('rotary_sin_cache', [maxPositions, D / 2], tables.sin);
 
-  let x = embeds;
+  // The residual stream travels as (branch output, residual) into SkipSimplifiedLayerNormalization, which returns
+  // the normalised sum and the sum itself (output 3) for the next block, as onnxruntime-genai's builder chains them.
+  let branch: string | null = null;
+  let residual = embeds;
+  const skipNorm = (name: string, weight: Float32Array): string => {
+    const w = g.initF32(`${name}.weight`, [H], weight);
+    if (branch === null) {
+      return g.op(
+        'SimplifiedLayerNormalization',
+        [residual, w],
+        { axis: -1, epsilon: float(eps), stash_type: 1 },
+        { name },
+      );
+    }
+    const [y, , , sum] = g.node(
+      'SkipSimplifiedLayerNormalization',
+      [branch, residual, w],
+      { epsilon: float(eps) },
+      { domain: 'com.microsoft', outputs: [name, '', '', `${name}_residual`], name },
+    );
+    residual = sum;
+    return y;
+  };
+
   for (let i = 0; i < l.numHiddenLayers; i++) {
     const p = `language_model.model.layers.${i}`;
     const read = (name: string, shape: number[]) => readChecked(src, `${p}.${name}`, shape);
-    const h = rmsNorm(g, x, `${p}.attention_norm`, await read('attention_norm.weight', [H]), eps);
+    const h = skipNorm(`${p}.attention_norm`, await read('attention_norm.weight', [H]));
     const wqkv = regroupWqkv(await read('attention.wqkv.weight', [l.qkvRows, H]), KV, G, D, H);
     const qkv = linear(g, h, `${p}.attention.wqkv`, wqkv, l.qkvRows, H, null, opts.linear);
-    const [q, k, v] = g.node(
-      'Split',
-      [qkv, g.constI64([NH * D, KV * D, KV * D])],
-      { axis: -1 },
-      { outputs: 3, name: `${p}.qkv_split` },
+    // Packed [Q | K | V] input (key/value omitted). Past and present may be one buffer (the kernel then writes only
+    // the new slots in place, model-runtime.md D.3); the engine instead feeds its static cache as past and appends
+    // new_key_values itself (onnx-model.ts says why).
+    const [attn] = g.node(
+      'GroupQueryAttention',
+      [qkv, '', '', past[i][0], past[i][1], seqlensK, totalLength, cosCache, sinCache, '', bias],
+      { num_heads: NH, kv_num_heads: KV, do_rotary: 1, rotary_interleaved: 0 },
+      {
+        domain: 'com.microsoft',
+        outputs: [`${p}.attention`, `present.${i}.key`, `present.${i}.value`],
+        name: `${p}.gqa`,
+      },
     );
-    const heads = (t: string, n: number) =>
-      g.op('Transpose', [g.op('Reshape', [t, g.constI64([0, 0, n, D])])], { perm: [0, 2, 1, 3] });
-    const qh = rope(heads(q, NH), `${p}.q_rot`); // [B, NH, S, D]
-    const kh = rope(heads(k, KV), `${p}.k_rot`); // [B, KV, S, D]
-    const vh = heads(v, KV);
-    const presentK = g.op('Concat', [past[i][0], kh], { axis: 2 }, { name: `${p}.present_key` });
-    const presentV = g.op('Concat', [past[i][1], vh], { axis: 2 }, { name: `${p}.present_value` });
-    g.output(presentK, `present.${i}.key`, DataType.FLOAT, ['batch', KV, 'total_sequence', D]);
-    g.output(presentV, `present.${i}.value`, DataType.FLOAT, ['batch', KV, 'total_sequence', D]);
-    // GQA without repeating K/V: query heads of one KV head are adjacent (head j uses kv head j // G, as repeat_kv),
-    // so [B, NH, S, D] viewed as [B, KV, G·S, D] multiplies straight against [B, KV, D, T].
-    const qg = g.op('Reshape', [qh, g.constI64([0, KV, -1, D])]);
-    const kT = g.op('Transpose', [presentK], { perm: [0, 1, 3, 2] });
-    const scores = g.op('Reshape', [g.op('MatMul', [qg, kT]), g.constI64([0, NH, -1, 0])]); // [B, NH, S, T]
-    const masked = g.op('Add', [g.op('Mul', [scores, scale]), bias]);
-    const probs = g.op('Softmax', [masked], { axis: -1 }, { name: `${p}.softmax` });
-    const ctx = g.op('MatMul', [g.op('Reshape', [probs, g.constI64([0, KV, -1, 0])]), presentV]); // [B, KV, G·S, D]
-    const merged = g.op('Reshape', [
-      g.op('Transpose', [g.op('Reshape', [ctx, g.constI64([0, NH, -1, D])])], { perm: [0, 2, 1, 3] }),
-      g.constI64([0, 0, NH * D]),
-    ]);
-    const o = linear(
+    for (const kv of ['key', 'value']) {
+      const present = `present.${i}.${kv}`;
+      g.output(present, present, DataType.FLOAT, ['batch', KV, 'present_sequence', D]);
+      const added = g.op(
+        'Slice',
+        [present, newFrom, newTo, g.constI64([2])],
+        {},
+        { name: `new_key_values.${i}.${kv}` },
+      );
+      g.output(added, `new_key_values.${i}.${kv}`, DataType.FLOAT, ['batch', KV, 'sequence', D]);
+    }
+    branch = linear(
       g,
-      merged,
+      attn,
       `${p}.attention.wo`,
       await read('attention.wo.weight', [H, NH * D]),
       H,
@@ -207,9 +214,8 @@ export async function buildDecoderGraph(
       null,
       opts.linear,
     );
-    x = g.op('Add', [x, o], {}, { name: `${p}.residual1` });
 
-    const f = rmsNorm(g, x, `${p}.ffn_norm`, await read('ffn_norm.weight', [H]), eps);
+    const f = skipNorm(`${p}.ffn_norm`, await read('ffn_norm.weight', [H]));
     const gate = linear(
       g,
       f,
@@ -230,8 +236,9 @@ export async function buildDecoderGraph(
       null,
       opts.linear,
     );
+    // x·sigmoid(x)·up: the pattern ORT fuses (QuickGelu, and MatMulNBitsMlp for int4 MatMulNBits).
     const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])], {}, { name: `${p}.silu` }), up]);
-    const down = linear(
+    branch = linear(
       g,
       act,
       `${p}.feed_forward.w2`,
@@ -241,24 +248,23 @@ export async function buildDecoderGraph(
       null,
       opts.linear,
     );
-    x = g.op('Add', [x, down], {}, { name: `${p}.residual2` });
   }
-  // Last position only: with LEFT padding (engine-contract.md) the last position of every row is a real token. The
-  // final norm and the head act per position, so slicing before them gives the same values as slicing after.
-  const headInput = opts.allLogits
-    ? x
-    : g.op(
-        'Slice',
-        [x, g.constI64([-1]), g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([1])],
-        {},
-        { name: 'last_position' },
-      );
-  const final = rmsNorm(
-    g,
-    headInput,
+  // Last position only: with LEFT padding the last position of every row is a real token. The final norm and the
+  // head act per position, so slicing before them gives the same values as slicing after.
+  const last = (t: string, name: string) =>
+    opts.allLogits
+      ? t
+      : g.op(
+          'Slice',
+          [t, g.constI64([-1]), g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([1])],
+          {},
+          { name },
+        );
+  branch = last(branch!, 'last_position');
+  residual = last(residual, 'last_position_residual');
+  const final = skipNorm(
     'language_model.model.norm',
     await readChecked(src, 'language_model.model.norm.weight', [H]),
-    eps,
   );
   const logits = linear(
     g,

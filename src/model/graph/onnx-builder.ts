@@ -218,6 +218,11 @@ export class GraphBuilder {
     );
   }
 
+  /** An int32 constant (deduplicated), e.g. GroupQueryAttention's length arithmetic. */
+  constI32(values: number[], dims: number[] = [values.length]): string {
+    return this.constant(DataType.INT32, dims, bytesOf(Int32Array.from(values)), `i32_${values.join('_')}`);
+  }
+
   /** A scalar (dims []) or 1-D float32 constant (deduplicated). */
   constF32(values: number[], dims: number[] = [values.length]): string {
     return this.constant(DataType.FLOAT, dims, bytesOf(Float32Array.from(values)), `f32`);

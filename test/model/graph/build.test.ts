@@ -146,10 +146,11 @@ describe('buildModel', () => {
     expect(sessions.vision.outputNames).toEqual(['image_embeds']);
     expect(sessions.embed.inputNames).toEqual(['input_ids']);
     expect(sessions.embed.outputNames).toEqual(['inputs_embeds']);
+    // no position_ids: GroupQueryAttention places rotary by cache slot (decoder-graph.ts)
     expect(sessions.decoder.inputNames.slice(0, 3)).toEqual([
       'inputs_embeds',
       'attention_mask',
-      'position_ids',
+      'past_key_values.0.key',
     ]);
     expect(sessions.decoder.inputNames).toContain('past_key_values.1.value');
     expect(sessions.decoder.outputNames).toEqual(

@@ -4,12 +4,7 @@ import path from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  applyRotary,
-  regroupWqkv,
-  rotaryInputs,
-  rotaryTables,
-} from '../../../src/model/graph/decoder-graph.ts';
+import { regroupWqkv, rotaryTables } from '../../../src/model/graph/decoder-graph.ts';
 import {
   ALIGNMENT_BYTES,
   DataType,
@@ -18,7 +13,7 @@ import {
   EXTERNAL_THRESHOLD_BYTES,
 } from '../../../src/model/graph/onnx-builder.ts';
 import { pixelShuffle } from '../../../src/model/graph/vision-graph.ts';
-import { f32, i64, runGraph } from './ort-helpers.ts';
+import { f32, runGraph } from './ort-helpers.ts';
 
 const tmpDirs: string[] = [];
 afterAll(async () => {
@@ -165,35 +160,5 @@ describe('GraphBuilder / external data', () => {
     g.input('a', DataType.FLOAT, [1]);
     expect(() => g.initF32('a', [1], new Float32Array(1))).toThrow(/used twice/);
     expect(() => g.op('LeakyRelu', ['a'], { alpha: 0.1 })).toThrow(/float\(\)/);
-  });
-});
-
-describe('rotary in-graph (B.6 half-split rotate_half)', () => {
-  it('matches q·cos + rotate_half(q)·sin computed by hand in float64, per position id', async () => {
-    const D = 4;
-    const theta = 100;
-    const positions = [0, 5, 2];
-    const x = Float32Array.from({ length: 2 * 3 * D }, (_, i) => Math.sin(i + 1)); // [1, 2 heads, 3, D]
-    const g = new GraphBuilder({ name: 'rope' });
-    const pos = g.input('pos', DataType.INT64, [1, 3]);
-    const r = rotaryInputs(g, pos, 8, D, theta);
-    g.output(applyRotary(g, g.input('x', DataType.FLOAT, [1, 2, 3, D]), r, D, 'rope'), 'y', DataType.FLOAT, [
-      1,
-      2,
-      3,
-      D,
-    ]);
-    const out = (await runGraph(g, { x: f32(x, [1, 2, 3, D]), pos: i64(positions, [1, 3]) }))['y']
-      .data as Float32Array;
-    for (let h = 0; h < 2; h++) {
-      for (let s = 0; s < 3; s++) {
-        const v = Array.from(x.subarray((h * 3 + s) * D, (h * 3 + s + 1) * D));
-        const rot = [-v[2], -v[3], v[0], v[1]];
-        for (let d = 0; d < D; d++) {
-          const angle = positions[s] / Math.pow(theta, (2 * (d % 2)) / D);
-          expect(out[(h * 3 + s) * D + d]).toBeCloseTo(v[d] * Math.cos(angle) + rot[d] * Math.sin(angle), 6);
-        }
-      }
-    }
   });
 });

@@ -75,8 +75,9 @@ export async function runDecoder(
   const feeds: Record<string, ort.Tensor> = {
     inputs_embeds: new ort.Tensor('float32', embeds, [batch, seq, d.hidden]),
     attention_mask: i64(mask, [batch, mask.length / batch]),
-    position_ids: i64(positions, [batch, seq]),
   };
+  // The fused decoder derives rotary positions from the cache slots (decoder-graph.ts); older graphs take them.
+  if (s.inputNames.includes('position_ids')) feeds['position_ids'] = i64(positions, [batch, seq]);
   for (let i = 0; i < d.layers; i++) {
     ['key', 'value'].forEach((kv, j) => {
       feeds[`past_key_values.${i}.${kv}`] =

@@ -1,0 +1,202 @@
+/**
+ * The engine's static KV cache on a real built tiny model: allocated once per generation, fed whole as past, the
+ * new slots written into it after each step, reused by the next generation of the same batch size; and the
+ * onnxruntime-node behaviour that made us choose this over pre-allocated `present` fetches.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTinyCheckpoint } from '../../../src/model/checkpoint/tiny.ts';
+import { readBuiltModelInfo, type BuiltModelInfo } from '../../../src/model/engine/built-model.ts';
+import type { DecoderStepOutput, KvCache } from '../../../src/model/engine/generate.ts';
+import { OnnxModel } from '../../../src/model/engine/onnx-model.ts';
+import { buildModel } from '../../../src/model/graph/build.ts';
+import { runDecoder, type DecoderDims } from '../graph/ort-helpers.ts';
+
+let root: string;
+let info: BuiltModelInfo;
+let model: OnnxModel;
+let dims: DecoderDims;
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'onnx-model-'));
+  const ckpt = await makeTinyCheckpoint(path.join(root, 'ckpt'), { seed: 11 });
+  const built = await buildModel(ckpt.dir, { variant: 'fp32', cacheDir: path.join(root, 'cache') });
+  info = readBuiltModelInfo(built.dir);
+  model = await OnnxModel.open(info, { device: 'cpu', threads: 1 });
+  const l = info.llm;
+  dims = { layers: l.layers, kvHeads: l.kvHeads, headDim: l.headDim, hidden: l.hidden, vocab: l.vocab };
+});
+
+afterAll(async () => {
+  await model?.close();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+/** The cache tensors behind a KvCache returned by OnnxModel.step (test access to the private layout). */
+function cacheTensors(c: KvCache): readonly ort.Tensor[] {
+  return (c as unknown as { buffers: { tensors: readonly ort.Tensor[] } }).buffers.tensors;
+}
+
+/** Slots [0, length) of a [B, KV, C, D] tensor as a dense [B, KV, length, D] array. */
+function written(t: ort.Tensor, length: number): Float32Array {
+  const [b, kv, c, d] = t.dims;
+  const data = t.data as Float32Array;
+  const out = new Float32Array(b * kv * length * d);
+  for (let r = 0; r < b * kv; r++) out.set(data.subarray(r * c * d, (r * c + length) * d), r * length * d);
+  return out;
+}
+
+const ones = (n: number) => new BigInt64Array(n).fill(1n);
+const positions = (from: number, n: number) => BigInt64Array.from({ length: n }, (_, i) => BigInt(from + i));
+
+describe('OnnxModel static KV cache', () => {
+  it('prefill + decode steps: same cache tensors every step, their written slots equal the growing present', async () => {
+    const prompt = [1, 40, 41, 42, 43];
+    const next = [50, 51, 52];
+    const capacity = 16;
+    const embeds = await model.embed(BigInt64Array.from([...prompt, ...next].map(BigInt)), 1, 8);
+    const H = dims.hidden;
+    let out: DecoderStepOutput = await model.step({
+      batch: 1,
+      seq: 5,
+      embeds: embeds.slice(0, 5 * H),
+      attentionMask: ones(5),
+      positionIds: positions(0, 5),
+      past: null,
+      capacity,
+    });
+    const tensors = cacheTensors(out.present);
+    expect(tensors).toHaveLength(2 * dims.layers);
+    expect(tensors[0].dims).toEqual([1, dims.kvHeads, capacity, dims.headDim]);
+    // reference: the same steps letting `present` grow (no static buffer)
+    let ref = await runDecoder(
+      model.decoder,
+      dims,
+      embeds.slice(0, 5 * H),
+      1,
+      5,
+      [1, 1, 1, 1, 1],
+      [0, 1, 2, 3, 4],
+      null,
+    );
+    for (let s = 0; s < next.length; s++) {
+      const T = 6 + s;
+      out = await model.step({
+        batch: 1,
+        seq: 1,
+        embeds: embeds.slice((5 + s) * H, (6 + s) * H),
+        attentionMask: ones(T),
+        positionIds: positions(T - 1, 1),
+        past: out.present,
+        capacity,
+      });
+      ref = await runDecoder(
+        model.decoder,
+        dims,
+        embeds.slice((5 + s) * H, (6 + s) * H),
+        1,
+        1,
+        new Array(T).fill(1),
+        [T - 1],
+        ref.present,
+      );
+      expect(out.present.length).toBe(T);
+      expect(cacheTensors(out.present)).toBe(tensors); // no new tensors: appended in place
+      for (let l = 0; l < dims.layers; l++) {
+        expect(written(tensors[2 * l], T)).toEqual(ref.present[l][0].data);
+        expect(written(tensors[2 * l + 1], T)).toEqual(ref.present[l][1].data);
+      }
+      expect(out.lastLogits).toEqual(ref.logits);
+    }
+    model.releaseCache(out.present);
+    // the next generation of the same batch size (and no more slots) reuses the idle cache
+    const again = await model.step({
+      batch: 1,
+      seq: 3,
+      embeds: embeds.slice(0, 3 * H),
+      attentionMask: ones(3),
+      positionIds: positions(0, 3),
+      past: null,
+      capacity: 8,
+    });
+    expect(cacheTensors(again.present)).toBe(tensors);
+    model.releaseCache(again.present);
+    // another batch size gets its own
+    const two = await model.step({
+      batch: 2,
+      seq: 3,
+      embeds: embeds.slice(0, 6 * H),
+      attentionMask: ones(6),
+      positionIds: BigInt64Array.from([0n, 1n, 2n, 0n, 1n, 2n]),
+      past: null,
+      capacity: 4,
+    });
+    expect(cacheTensors(two.present)[0].dims).toEqual([2, dims.kvHeads, 4, dims.headDim]);
+    model.releaseCache(two.present);
+  });
+
+  it('grows (keeping the written slots) when a caller gives no capacity', async () => {
+    const H = dims.hidden;
+    const embeds = await model.embed(BigInt64Array.from([1n, 60n, 61n, 62n]), 1, 4);
+    let out = await model.step({
+      batch: 1,
+      seq: 3,
+      embeds: embeds.slice(0, 3 * H),
+      attentionMask: ones(3),
+      positionIds: positions(0, 3),
+      past: null,
+    });
+    expect(cacheTensors(out.present)[0].dims[2]).toBe(3);
+    const before = written(cacheTensors(out.present)[1], 3);
+    out = await model.step({
+      batch: 1,
+      seq: 1,
+      embeds: embeds.slice(3 * H),
+      attentionMask: ones(4),
+      positionIds: positions(3, 1),
+      past: out.present,
+    });
+    expect(cacheTensors(out.present)[0].dims[2]).toBeGreaterThanOrEqual(4);
+    expect(written(cacheTensors(out.present)[1], 3)).toEqual(before);
+    const full = await runDecoder(model.decoder, dims, embeds, 1, 4, [1, 1, 1, 1], [0, 1, 2, 3], null);
+    expect(written(cacheTensors(out.present)[1], 4)).toEqual(full.present[0][1].data);
+    model.releaseCache(out.present);
+  });
+});
+
+describe('onnxruntime-node 1.30 and pre-allocated fetches', () => {
+  it('writes into a pre-allocated output but returns a copy of it (so fetching the whole cache copies it)', async () => {
+    const { kvHeads, headDim, hidden } = dims;
+    const capacity = 6;
+    const feeds: Record<string, ort.Tensor> = {
+      inputs_embeds: new ort.Tensor('float32', new Float32Array(2 * hidden).fill(0.25), [1, 2, hidden]),
+      attention_mask: new ort.Tensor('int64', ones(2), [1, 2]),
+    };
+    const fetches: Record<string, ort.Tensor | null> = { logits: null };
+    const mine: ort.Tensor[] = [];
+    for (let l = 0; l < dims.layers; l++) {
+      for (const kv of ['key', 'value']) {
+        const t = new ort.Tensor('float32', new Float32Array(kvHeads * capacity * headDim), [
+          1,
+          kvHeads,
+          capacity,
+          headDim,
+        ]);
+        mine.push(t);
+        feeds[`past_key_values.${l}.${kv}`] = t; // the same buffer as past and present: GQA appends in place
+        fetches[`present.${l}.${kv}`] = t;
+      }
+    }
+    const res = await model.decoder.run(feeds, fetches);
+    const returned = res['present.0.key'];
+    const ours = mine[0].data as Float32Array;
+    expect(Array.from(written(mine[0], 2)).some((v) => v !== 0)).toBe(true); // written in place
+    expect(returned.data).toEqual(ours);
+    // ...but handed back in a new buffer: a write to it does not reach ours
+    (returned.data as Float32Array)[0] = 12345;
+    expect(ours[0]).not.toBe(12345);
+  });
+});
