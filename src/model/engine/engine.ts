@@ -10,6 +10,7 @@ import type { PreprocessedImage } from '../inputs/image-preprocess.ts';
 import { InternLM2Tokenizer } from '../inputs/tokenizer.ts';
 import { readBuiltModelInfo, type BuiltModelInfo } from './built-model.ts';
 import { generate, type GenerateTimings, type PrefillBatch, type RowSettings } from './generate.ts';
+import { embedPromptOnDevice } from './device-prompt.ts';
 import { placeImageEmbeddings } from './image-embeds.ts';
 import { classifyModelSource, downloadFromHub, type HubOptions } from './model-source.ts';
 import { OnnxModel } from './onnx-model.ts';
@@ -30,7 +31,7 @@ export interface EngineLoadOptions {
   readonly blockSize?: number;
   readonly accuracyLevel?: number;
   readonly zeroPoint?: boolean;
-  /** Tiles per vision-encoder run (default 4). */
+  /** Tiles per vision-encoder run (default: vision-batching.ts, 4 on CPU, a memory cap on GPU providers). */
   readonly visionBatch?: number;
   /** Hugging Face download settings for a repo id. */
   readonly hub?: HubOptions;
@@ -78,6 +79,15 @@ export interface ChatTimings {
   readonly prefillTokensPerSecond: number;
   /** Tokens generated after the first one, over the batch / decode time. */
   readonly decodeTokensPerSecond: number;
+  /** What one decode step cost (onnx-model.ts DecodeStepCosts): host↔device bytes and kernels. */
+  readonly decodeStep?: {
+    readonly hostToDeviceBytes: number;
+    readonly deviceToHostBytes: number;
+    /** Nodes run per decode step (all providers), null when not counted. */
+    readonly kernels: number | null;
+    /** Of which on the device (GPU dispatches). */
+    readonly deviceKernels: number | null;
+  };
 }
 
 export interface ChatResult {
@@ -157,7 +167,7 @@ export class InternVLEngine {
     const model = await OnnxModel.open(
       built,
       { device, ...(options.threads !== undefined ? { threads: options.threads } : {}) },
-      options.visionBatch ?? 4,
+      options.visionBatch,
     );
     const info: EngineInfo = {
       dir: built.dir,
@@ -273,6 +283,7 @@ export class InternVLEngine {
     const hidden = this.info.llm.hidden;
     const tv = performance.now();
     const rowTiles = prepared.map((p) => p.tiles.reduce((a, b) => a + b, 0));
+    if (this.model.resident) return this.buildPrefillOnDevice(prepared, rowTiles);
     const totalTiles = rowTiles.reduce((a, b) => a + b, 0);
     const imageEmbeds: (Float32Array | null)[] = prepared.map(() => null);
     if (totalTiles > 0) {
@@ -293,7 +304,7 @@ export class InternVLEngine {
       prepared.map((p) => p.inputIds),
       this.tokenizer.eosId,
     );
-    const embeds = await this.model.embed(padded.inputIds, padded.batch, padded.seq);
+    const embeds = await this.model.embedOnHost(padded.inputIds, padded.batch, padded.seq);
     placeImageEmbeddings(
       embeds,
       padded.inputIds,
@@ -303,6 +314,34 @@ export class InternVLEngine {
       this.tokenizer.imgContextId,
       imageEmbeds,
     );
+    const prefill: PrefillBatch = {
+      batch: padded.batch,
+      seq: padded.seq,
+      embeds,
+      attentionMask: padded.attentionMask,
+      positionIds: padded.positionIds,
+    };
+    return { prefill, visionMs };
+  }
+
+  /** buildPrefill with the embeddings kept on the device (WebGPU residency, device-prompt.ts). */
+  private async buildPrefillOnDevice(
+    prepared: readonly PreparedPrompt[],
+    rowTiles: readonly number[],
+  ): Promise<{ prefill: PrefillBatch; visionMs: number }> {
+    const padded = leftPad(
+      prepared.map((p) => p.inputIds),
+      this.tokenizer.eosId,
+    );
+    const withPixels = prepared.filter((p) => p.pixelValues).map((p) => p.pixelValues as Float32Array);
+    const { embeds, visionMs } = await embedPromptOnDevice(this.model, {
+      inputIds: padded.inputIds,
+      batch: padded.batch,
+      seq: padded.seq,
+      imageTokenId: this.tokenizer.imgContextId,
+      pixelValues: withPixels.length > 0 ? concatFloat32(withPixels) : null,
+      rowTiles,
+    });
     const prefill: PrefillBatch = {
       batch: padded.batch,
       seq: padded.seq,
@@ -330,6 +369,7 @@ export class InternVLEngine {
     onText?: ((piece: string) => void)[],
   ): Promise<ChatResult[]> {
     const t0 = performance.now();
+    this.model.resetCosts();
     const prepared = reqs.map((r) => this.prepare(r));
     const { prefill, visionMs } = await this.buildPrefill(prepared);
     const padId = this.tokenizer.eosId;
@@ -358,13 +398,22 @@ export class InternVLEngine {
       if (piece) onText![row](piece);
     });
     const totalMs = performance.now() - t0;
-    const timings = batchTimings(
-      out.timings,
-      visionMs,
-      totalMs,
-      prepared,
-      out.rows.map((r) => r.outputIds.length),
-    );
+    const costs = this.model.decodeCosts();
+    const timings: ChatTimings = {
+      ...batchTimings(
+        out.timings,
+        visionMs,
+        totalMs,
+        prepared,
+        out.rows.map((r) => r.outputIds.length),
+      ),
+      decodeStep: {
+        hostToDeviceBytes: costs.hostToDeviceBytesPerStep,
+        deviceToHostBytes: costs.deviceToHostBytesPerStep,
+        kernels: costs.kernels?.total ?? null,
+        deviceKernels: costs.kernels?.device ?? null,
+      },
+    };
     return out.rows.map((row, b) => ({
       text: this.decodeReply(row.outputIds),
       inputIds: prepared[b].inputIds,

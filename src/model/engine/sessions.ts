@@ -121,12 +121,32 @@ export function sessionOptions(settings: SessionSettings): ort.InferenceSession.
   return options;
 }
 
+// --- device residency (issue 15) -------------------------------------------------------------------------------
+
+/**
+ * Where the KV cache and the activations between sessions live. The one place that decides it:
+ * - 'device' for WebGPU: onnxruntime-node 1.30 can bind WebGPU buffers as inputs and pre-allocated outputs, so the
+ *   cache stays on the GPU (device-kv-cache.ts) and embeddings pass from session to session as device tensors;
+ * - 'host' for CPU (the host cache of onnx-model.ts) and for CUDA: the Node binding knows only the WebGPU buffer
+ *   memory type, so CUDA tensors cannot be bound from JavaScript in 1.30 (model-runtime.md).
+ */
+export type Residency = 'host' | 'device';
+
+export function planResidency(device: EngineDevice): Residency {
+  return device === 'webgpu' ? 'device' : 'host';
+}
+
 /** Opens one ONNX file with the chosen provider; errors name the file and the provider. */
-export async function openSession(file: string, settings: SessionSettings): Promise<ort.InferenceSession> {
+export async function openSession(
+  file: string,
+  settings: SessionSettings,
+  /** Further options (device outputs, profiling) over `sessionOptions(settings)`. */
+  extra: ort.InferenceSession.SessionOptions = {},
+): Promise<ort.InferenceSession> {
   assertDeviceAvailable(settings.device);
   if (!fs.existsSync(file)) throw new Error(`model file not found: ${file}`);
   try {
-    return await ort.InferenceSession.create(file, sessionOptions(settings));
+    return await ort.InferenceSession.create(file, { ...sessionOptions(settings), ...extra });
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     if (settings.device === 'webgpu' && /adapter/i.test(msg)) {

@@ -237,7 +237,14 @@ export async function buildDecoderGraph(
       opts.linear,
     );
     // x·sigmoid(x)·up: the pattern ORT fuses (QuickGelu, and MatMulNBitsMlp for int4 MatMulNBits).
-    const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])], {}, { name: `${p}.silu` }), up]);
+    const act = g.op(
+      'Mul',
+      [g.op('Mul', [gate, g.op('Sigmoid', [gate])], {}, { name: `${p}.silu` }), up],
+      {},
+      {
+        name: `${p}.swiglu`, // named after its layer, so kernel counts per layer see it (kernel-profile.ts)
+      },
+    );
     branch = linear(
       g,
       act,

@@ -1,0 +1,65 @@
+/**
+ * How many tiles go into one vision-encoder run. The engine already sends the tiles of every sample of a batch
+ * through the encoder together (engine.ts `buildPrefill`); this caps one run so its activations fit in memory.
+ * On a GPU one large run keeps the device busy (one dispatch per kernel for all tiles); on the CPU the cores are
+ * already saturated by one tile, so the cap stays small there.
+ *
+ * Activation estimate per tile (float32, InternViT layer at its widest point, IVL `modeling_intern_vit.py`):
+ * the residual stream, the packed qkv, the attention scores of all heads (MultiHeadAttention materialises them on
+ * the CPU; a GPU kernel may not, so this is an upper bound) and the MLP's intermediate.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseInternVLConfig } from '../checkpoint/config.ts';
+import type { BuiltModelInfo } from './built-model.ts';
+import type { EngineDevice } from './sessions.ts';
+
+/** Device memory a vision run may use for activations (GPU providers). */
+export const DEVICE_VISION_MEMORY_BYTES = 4 * 2 ** 30;
+/** Tiles per run on the CPU provider (unchanged from the engine's earlier fixed default). */
+export const CPU_VISION_TILES = 4;
+/** Upper limit whatever the memory: InternVL2's largest image is 12 tiles + thumbnail; 8 such samples. */
+export const MAX_VISION_TILES = 104;
+
+/** InternViT-300M widths, used when the built folder has no readable config.json. */
+const VIT_300M = { tokens: 1025, hidden: 1024, heads: 16, intermediate: 4096 };
+
+export interface VisionWidths {
+  readonly tokens: number;
+  readonly hidden: number;
+  readonly heads: number;
+  readonly intermediate: number;
+}
+
+/** float32 bytes of one tile's live activations inside a ViT layer (see the header). */
+export function activationBytesPerTile(w: VisionWidths): number {
+  const perToken =
+    w.hidden /* residual */ + 3 * w.hidden /* qkv */ + w.hidden /* attention out */ + w.intermediate;
+  return 4 * (w.tokens * perToken + w.heads * w.tokens * w.tokens);
+}
+
+/** Tiles per run that fit `budgetBytes` (at least 1, at most MAX_VISION_TILES). */
+export function tilesWithin(budgetBytes: number, w: VisionWidths): number {
+  return Math.max(1, Math.min(MAX_VISION_TILES, Math.floor(budgetBytes / activationBytesPerTile(w))));
+}
+
+function visionWidths(info: BuiltModelInfo): VisionWidths {
+  try {
+    const json = JSON.parse(fs.readFileSync(path.join(info.dir, 'config.json'), 'utf8')) as unknown;
+    const v = parseInternVLConfig(json).vision;
+    return {
+      tokens: v.gridSize * v.gridSize + 1,
+      hidden: v.hiddenSize,
+      heads: v.numAttentionHeads,
+      intermediate: v.intermediateSize,
+    };
+  } catch {
+    return VIT_300M;
+  }
+}
+
+/** The default tiles per vision run for a built model on `device`. */
+export function defaultVisionBatch(info: BuiltModelInfo, device: EngineDevice): number {
+  if (device === 'cpu') return CPU_VISION_TILES;
+  return tilesWithin(DEVICE_VISION_MEMORY_BYTES, visionWidths(info));
+}
