@@ -118,3 +118,26 @@ export async function embedPromptOnDevice(
   }
   return { embeds: deviceEmbeds(current), visionMs };
 }
+
+/**
+ * Runs the vision encoder over `tiles` tiles and drops the result, on a host or a device-resident model, waiting
+ * for the device to finish (benchmarks time vision with it).
+ */
+export async function encodeImagesAndDiscard(
+  model: OnnxModel,
+  pixelValues: Float32Array,
+  tiles: number,
+): Promise<void> {
+  if (!model.resident) {
+    await model.encodeImages(pixelValues, tiles);
+    return;
+  }
+  const kernels = model.deviceKernels();
+  await model.encodeImagesOnDevice(pixelValues, tiles, async (image) => {
+    try {
+      await kernels.sync(image);
+    } finally {
+      image.dispose();
+    }
+  });
+}
