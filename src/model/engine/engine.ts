@@ -5,6 +5,7 @@
  * decoder generates until `<|im_end|>` / EOS; the reply is decoded as the reference decodes it.
  */
 import { buildModel, type Variant } from '../graph/build.ts';
+import type { ComputeDtype } from '../graph/compute-dtype.ts';
 import { buildChatPrompt, INTERNLM2_CHAT, splitReply } from '../inputs/chat-template.ts';
 import type { PreprocessedImage } from '../inputs/image-preprocess.ts';
 import { InternLM2Tokenizer } from '../inputs/tokenizer.ts';
@@ -31,6 +32,8 @@ export interface EngineLoadOptions {
   readonly blockSize?: number;
   readonly accuracyLevel?: number;
   readonly zeroPoint?: boolean;
+  /** Decoder compute precision when building (fp16: GPU providers only). */
+  readonly compute?: ComputeDtype;
   /** Tiles per vision-encoder run (default: vision-batching.ts, 4 on CPU, a memory cap on GPU providers). */
   readonly visionBatch?: number;
   /** Hugging Face download settings for a repo id. */
@@ -158,6 +161,7 @@ export class InternVLEngine {
         ...(options.blockSize !== undefined ? { blockSize: options.blockSize } : {}),
         ...(options.accuracyLevel !== undefined ? { accuracyLevel: options.accuracyLevel } : {}),
         ...(options.zeroPoint !== undefined ? { zeroPoint: options.zeroPoint } : {}),
+        ...(options.compute !== undefined ? { compute: options.compute } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
       builtDir = built.dir;
