@@ -10,8 +10,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTinyCheckpoint } from '../../src/model/checkpoint/tiny.ts';
 import type { Backend, GenerationResult } from '../../src/runner/backend.ts';
+import { preprocessImage } from '../../src/model/inputs/image-preprocess.ts';
 import { OnnxBackend } from '../../src/runner/backends/onnx.ts';
 import { startServer, type RunningServer } from '../../src/runner/serve.ts';
+import { PNG_2X2 } from './helpers.ts';
 import { loadBodies } from './serve-load-bodies.ts';
 import { describeLoad, runLoad } from './serve-load.ts';
 
@@ -72,6 +74,63 @@ describe('serve under load (tiny engine, loopback)', () => {
       })
     ).json()) as { choices: { message: { content: string } }[] };
     expect(plain.choices[0].message.content).toBe(alone.replies[0].text);
+  }, 120_000);
+
+  it('answers a conversation with images in earlier turns as the engine chat(history=...) does', async () => {
+    const png = new Uint8Array(PNG_2X2);
+    const url = `data:image/png;base64,${PNG_2X2.toString('base64')}`;
+    const res = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'tiny',
+        max_tokens: 8,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'image_url', image_url: { url, max_dynamic_patch: 2 } },
+              { type: 'text', text: 'Describe it.' },
+            ],
+          },
+          { role: 'assistant', content: 'A square.' },
+          {
+            role: 'user',
+            content: [
+              { type: 'image_url', image_url: { url, max_dynamic_patch: 1 } },
+              { type: 'text', text: 'And this?' },
+            ],
+          },
+        ],
+      }),
+    });
+    expect(res.status).toBe(200);
+    const json = (await res.json()) as {
+      choices: { message: { content: string } }[];
+      internvl: { tiles: number[] };
+    };
+    // The model card's multi-round chat: both images, each in its own turn's <image>.
+    const images = [
+      await preprocessImage(png, { maxTiles: 2, useThumbnail: true }),
+      await preprocessImage(png, { maxTiles: 1, useThumbnail: true }),
+    ];
+    const ref = await backend.engine.chat({
+      question: '<image>\nAnd this?',
+      history: [['<image>\nDescribe it.', 'A square.']],
+      images,
+      imageLayout: 'separate',
+      generation: { maxNewTokens: 8 },
+    });
+    expect(json.choices[0].message.content).toBe(ref.text);
+    expect(json.internvl.tiles).toEqual(images.map((im) => im.tiles));
+    const prompt = backend.engine.prepare({
+      question: '<image>\nAnd this?',
+      history: [['<image>\nDescribe it.', 'A square.']],
+      images,
+      imageLayout: 'separate',
+    }).prompt;
+    expect(prompt.split('<img>')).toHaveLength(3);
+    expect(prompt).not.toContain('<image>');
   }, 120_000);
 
   it('stops generating for a client that disconnects (the engine row is cancelled)', async () => {
