@@ -199,6 +199,14 @@ describe('gate BASELINE CANDIDATE (paired non-inferiority per task)', () => {
     expect(err).toBeInstanceOf(GateInputError);
     expect(err.message).toMatch(/alpha: sample q7 has different ground truth/);
     expect(err.exitCode).toBe(2);
+    // A run that did not finish.
+    const killed = path.join(L.root, 'results', 'killed');
+    cpSync(await baseline, killed, { recursive: true });
+    const m = JSON.parse(readFileSync(path.join(killed, 'manifest.json'), 'utf8'));
+    writeFileSync(path.join(killed, 'manifest.json'), JSON.stringify({ ...m, status: 'interrupted' }));
+    await expect(gateFromArgs(args([await baseline, killed], { 'max-drop': 1 }))).rejects.toThrow(
+      /candidate .*killed is interrupted, not complete/,
+    );
     // A task only in the baseline.
     const only = await L.run('only-alpha', { variant: 'int4', tasks: ['alpha'] });
     await expect(gateFromArgs(args([await baseline, only], { 'max-drop': 1 }))).rejects.toThrow(
