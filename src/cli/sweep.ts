@@ -3,6 +3,7 @@
  * point (finished runs are reused), then score-vs-tiles charts with image tokens and latency, and a table.
  */
 import type { CommandModule } from 'yargs';
+import { enableDecodedImageCache } from '../model/inputs/decoded-image-cache.ts';
 import { runSweep } from '../report/sweep.ts';
 import { runOptions, runOptionsFromArgs, type RunArgs } from './run.ts';
 
@@ -45,6 +46,9 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       }) as never,
   handler: async (argv) => {
     const base = runOptionsFromArgs({ ...argv, 'max-tiles': undefined, variant: undefined } as RunArgs);
+    // The runs of a sweep share this process, and decoding does not depend on the tile cap or the variant:
+    // decode each image once (bounded cache, 1 GiB of decoded pixels), not once per grid point.
+    enableDecodedImageCache();
     const result = await runSweep(
       {
         ...base,
@@ -53,7 +57,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
         out: argv.out!,
       },
       (line) => process.stderr.write(`${line}\n`),
-    );
+    ).finally(() => enableDecodedImageCache(0));
     for (const p of result.points) {
       for (const r of p.rows.filter((x) => x.score !== null)) {
         process.stdout.write(

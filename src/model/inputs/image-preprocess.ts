@@ -3,6 +3,7 @@
  * `Image.open(f).convert('RGB')` -> [VLMEvalKit MMMU: `resize((w*2, h*2), BILINEAR)`] -> `dynamic_preprocess`
  * -> per tile ToTensor + Normalize -> `[tiles, 3, 448, 448]`. The engine and the runner call `preprocessImage`.
  */
+import { decodedImageCache, decodedImageKey, toSharedImage } from './decoded-image-cache.ts';
 import { decodeImage, type DecodeOptions, type RgbImage } from './image-decode.ts';
 import { normalizeRgbInto, normalizeTiles } from './normalize.ts';
 import { sharedResampler } from './pillow-resample-wasm.ts';
@@ -115,7 +116,29 @@ export async function preprocessImage(
   bytes: Uint8Array,
   opts: PreprocessOptions,
 ): Promise<PreprocessedImage> {
-  let img = await decodeImage(bytes, opts.decode);
+  return preprocessDecoded(await decodeCached(bytes, opts), opts);
+}
+
+/**
+ * `decodeImage`, through the process-wide decoded-image cache when it is enabled (sweeps: decoded-image-cache.ts).
+ */
+export async function decodeCached(bytes: Uint8Array, opts: PreprocessOptions): Promise<RgbImage> {
+  const cache = decodedImageCache();
+  if (!cache) return decodeImage(bytes, opts.decode);
+  const key = decodedImageKey(bytes, opts.decode?.maxImagePixels);
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const shared = toSharedImage(await decodeImage(bytes, opts.decode));
+  cache.set(key, shared);
+  return shared;
+}
+
+/** `preprocessImage` from the decoded image (`Image.open(f).convert('RGB')` already done). */
+export async function preprocessDecoded(
+  decoded: RgbImage,
+  opts: PreprocessOptions,
+): Promise<PreprocessedImage> {
+  let img = decoded;
   const exact = (opts.resize ?? 'exact') === 'exact';
   const up = opts.upscale ?? 1;
   if (!Number.isInteger(up) || up < 1)

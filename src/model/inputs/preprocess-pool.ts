@@ -16,7 +16,16 @@
  */
 import os from 'node:os';
 import { parentPort, Worker } from 'node:worker_threads';
+import sharp from 'sharp';
 import {
+  decodedImageCache,
+  decodedImageKey,
+  toSharedImage,
+  type SharedRgbImage,
+} from './decoded-image-cache.ts';
+import { decodeImage } from './image-decode.ts';
+import {
+  preprocessDecoded,
   preprocessedImage,
   preprocessedImageData,
   preprocessImage,
@@ -72,20 +81,34 @@ function workerExecArgv(): string[] {
   return out;
 }
 
+/**
+ * A job carries the encoded bytes, or (decoded-image cache hit) the decoded image in shared memory instead.
+ * `share`: the main thread caches decoded images, so send the decoded image back (in shared memory).
+ */
 interface JobMessage {
   readonly id: number;
-  readonly bytes: Uint8Array;
+  readonly bytes?: Uint8Array;
+  readonly decoded?: SharedRgbImage;
+  readonly share: boolean;
   readonly opts: PreprocessOptions;
 }
 
 type ReplyMessage =
-  | { readonly id: number; readonly ok: true; readonly image: PreprocessedImageData }
+  | {
+      readonly id: number;
+      readonly ok: true;
+      readonly image: PreprocessedImageData;
+      readonly decoded?: SharedRgbImage;
+    }
   | { readonly id: number; readonly ok: false; readonly name: string; readonly message: string };
 
 interface Job {
   readonly id: number;
   readonly bytes: Uint8Array;
   readonly opts: PreprocessOptions;
+  /** Decoded-image cache key (when the process cache is on) and the cached image, if it was there. */
+  readonly cacheKey?: string;
+  readonly decoded?: SharedRgbImage;
   readonly label: string | undefined;
   resolve(image: PreprocessedImage): void;
   reject(err: Error): void;
@@ -133,8 +156,12 @@ export class PreprocessPool {
     if (this.closed)
       return Promise.reject(new PreprocessPoolError(named(label, 'preprocess pool is closed')));
     if (this.size === 0) return this.inProcess(bytes, opts, label);
+    // Decoded-image cache (sweeps): a hit sends the decoded pixels (shared memory, no copy) instead of the bytes.
+    const cache = decodedImageCache();
+    const cacheKey = cache ? decodedImageKey(bytes, opts.decode?.maxImagePixels) : undefined;
+    const decoded = cacheKey ? cache?.get(cacheKey) : undefined;
     return new Promise<PreprocessedImage>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, bytes, opts, label, resolve, reject });
+      this.queue.push({ id: this.nextId++, bytes, opts, label, cacheKey, decoded, resolve, reject });
       this.pump();
     });
   }
@@ -171,7 +198,9 @@ export class PreprocessPool {
       slot.jobs.set(job.id, job);
       // Busy workers keep the process alive (someone awaits their result); idle ones do not.
       slot.worker.ref();
-      const msg: JobMessage = { id: job.id, bytes: job.bytes, opts: job.opts };
+      const msg: JobMessage = job.decoded
+        ? { id: job.id, decoded: job.decoded, share: false, opts: job.opts }
+        : { id: job.id, bytes: job.bytes, share: job.cacheKey !== undefined, opts: job.opts };
       slot.worker.postMessage(msg);
     }
   }
@@ -185,8 +214,10 @@ export class PreprocessPool {
       if (!job) return;
       slot.jobs.delete(reply.id);
       if (slot.jobs.size === 0) worker.unref();
-      if (reply.ok) job.resolve(preprocessedImage(reply.image));
-      else job.reject(new ImagePreprocessError(named(job.label, reply.message), reply.name));
+      if (reply.ok) {
+        if (reply.decoded && job.cacheKey) decodedImageCache()?.set(job.cacheKey, reply.decoded);
+        job.resolve(preprocessedImage(reply.image));
+      } else job.reject(new ImagePreprocessError(named(job.label, reply.message), reply.name));
       this.pump();
     });
     // An uncaught error or an exit ends this worker: its jobs fail (the pool, not the image, is at fault) and a
@@ -249,15 +280,25 @@ function transferable(image: PreprocessedImage): { data: PreprocessedImageData; 
 export function serveWorker(): void {
   const port = parentPort;
   if (!port) throw new Error('serveWorker() must run in a worker thread');
+  // The pool is the parallelism: libvips' own threads (one per core by default, process-wide) would only
+  // oversubscribe the cores the workers already use (JPEG/WebP/TIFF decodes, fast-mode resizes).
+  sharp.concurrency(1);
+  const work = async (job: JobMessage): Promise<[PreprocessedImage, SharedRgbImage | undefined]> => {
+    if (job.decoded) return [await preprocessDecoded(job.decoded, job.opts), undefined];
+    const decoded = await decodeImage(job.bytes as Uint8Array, job.opts.decode);
+    const shared = job.share ? toSharedImage(decoded) : undefined;
+    return [await preprocessDecoded(shared ?? decoded, job.opts), shared];
+  };
   port.on('message', (job: JobMessage) => {
-    preprocessImage(job.bytes, job.opts).then(
-      (result) => {
+    work(job).then(
+      ([result, decoded]) => {
         const { data, transfer } = transferable(result);
+        const reply: ReplyMessage = { id: job.id, ok: true, image: data, ...(decoded ? { decoded } : {}) };
         try {
-          port.postMessage({ id: job.id, ok: true, image: data } satisfies ReplyMessage, transfer);
+          port.postMessage(reply, transfer);
         } catch {
           // A buffer V8 refuses to detach (e.g. one owned by a native addon): send copies instead.
-          port.postMessage({ id: job.id, ok: true, image: data } satisfies ReplyMessage);
+          port.postMessage(reply);
         }
       },
       (err: unknown) => {
