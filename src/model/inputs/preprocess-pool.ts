@@ -32,7 +32,6 @@ import {
   type PreprocessedImage,
   type PreprocessedImageData,
   type PreprocessOptions,
-  type TileRgbSource,
 } from './image-preprocess.ts';
 
 /** Worker entry: registers tsx for the worker thread, then calls `serveWorker` below. */
@@ -248,7 +247,7 @@ export class PreprocessPool {
  */
 function transferable(image: PreprocessedImage): { data: PreprocessedImageData; transfer: ArrayBuffer[] } {
   const transfer: ArrayBuffer[] = [];
-  const own = <T extends Float32Array | Uint8Array>(v: T, copy: (v: T) => T): T => {
+  const own = (v: Float32Array, copy: (v: Float32Array) => Float32Array): Float32Array => {
     const b = v.buffer;
     if (
       b instanceof ArrayBuffer &&
@@ -263,17 +262,8 @@ function transferable(image: PreprocessedImage): { data: PreprocessedImageData; 
     transfer.push(c.buffer as ArrayBuffer);
     return c;
   };
-  const bytes = (v: Uint8Array): Uint8Array => own(v, (x) => new Uint8Array(x));
   const d = preprocessedImageData(image);
-  const rgb: TileRgbSource =
-    d.rgb.kind === 'tiles'
-      ? { kind: 'tiles', tiles: d.rgb.tiles.map(bytes) }
-      : {
-          kind: 'grid',
-          gridRgb: bytes(d.rgb.gridRgb),
-          thumbnailRgb: d.rgb.thumbnailRgb && bytes(d.rgb.thumbnailRgb),
-        };
-  return { data: { ...d, pixelValues: own(d.pixelValues, (v) => new Float32Array(v)), rgb }, transfer };
+  return { data: { ...d, pixelValues: own(d.pixelValues, (v) => new Float32Array(v)) }, transfer };
 }
 
 /** The worker side: answers each JobMessage with a ReplyMessage. Called by ./preprocess-pool-worker.mjs only. */
