@@ -76,6 +76,39 @@ class Preprocessed implements PreprocessedImage {
   }
 }
 
+/**
+ * Float32 buffers handed back by `releasePixelValues`, by length, for this thread's next image with as many tiles.
+ * A 13-tile image is 31 MB of float32: allocating it fresh for every image costs thousands of page faults (the
+ * allocator maps fresh zero pages), which is both time and, with several worker threads in one process,
+ * contention on the process's memory map. Bounded, per thread.
+ */
+const spare = new Map<number, Float32Array[]>();
+let spareBytes = 0;
+const SPARE_MAX_BYTES = 256 * 1024 * 1024;
+
+function takePixelValues(length: number): Float32Array {
+  const a = spare.get(length)?.pop();
+  if (!a) return new Float32Array(length);
+  spareBytes -= a.byteLength;
+  return a;
+}
+
+/**
+ * Gives an image's `pixelValues` buffer back for reuse by a later `preprocessImage` in this thread (the
+ * PreprocessPool's `release` sends it back to a worker). Only for a caller that is done with the image: its
+ * pixel values are overwritten later. A buffer that is not a whole ArrayBuffer is ignored.
+ */
+export function releasePixelValues(values: Float32Array): void {
+  const b = values.buffer;
+  if (!(b instanceof ArrayBuffer) || values.byteOffset !== 0 || values.byteLength !== b.byteLength) return;
+  if (values.length === 0 || spareBytes + values.byteLength > SPARE_MAX_BYTES) return;
+  const list = spare.get(values.length) ?? [];
+  if (list.includes(values)) return;
+  list.push(values);
+  spare.set(values.length, list);
+  spareBytes += values.byteLength;
+}
+
 /** A PreprocessedImage from its data (e.g. received from a worker thread). */
 export function preprocessedImage(d: PreprocessedImageData): PreprocessedImage {
   return new Preprocessed(d);
@@ -159,7 +192,7 @@ function tileExact(img: RgbImage, opts: PreprocessOptions): PreprocessedImageDat
   const crops = cols * rows;
   const thumb = opts.useThumbnail && crops !== 1;
   const tiles = crops + (thumb ? 1 : 0);
-  const pixelValues = new Float32Array(tiles * 3 * plane);
+  const pixelValues = takePixelValues(tiles * 3 * plane); // every value is written below
   const r = sharedResampler();
   r.setSource(img.data, img.width, img.height);
   const tw = size * cols;

@@ -27,6 +27,7 @@ import { decodeImage } from './image-decode.ts';
 import {
   preprocessDecoded,
   preprocessedImage,
+  releasePixelValues,
   preprocessedImageData,
   preprocessImage,
   type PreprocessedImage,
@@ -92,6 +93,11 @@ interface JobMessage {
   readonly opts: PreprocessOptions;
 }
 
+/** A pixel buffer handed back to the worker (PreprocessPool.release). */
+interface ReleaseMessage {
+  readonly release: Float32Array;
+}
+
 type ReplyMessage =
   | {
       readonly id: number;
@@ -129,6 +135,8 @@ export class PreprocessPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextId = 0;
+  /** Which worker made a pixel buffer (for `release`). */
+  private readonly madeBy = new WeakMap<Float32Array, Slot>();
   private closed = false;
 
   constructor(opts: PreprocessPoolOptions = {}) {
@@ -163,6 +171,25 @@ export class PreprocessPool {
       this.queue.push({ id: this.nextId++, bytes, opts, label, cacheKey, decoded, resolve, reject });
       this.pump();
     });
+  }
+
+  /**
+   * Hands `image`'s pixel buffer back to a worker for reuse (see `releasePixelValues`): for a caller that is done
+   * with the image (e.g. after the model ran on it). The buffer is transferred, so `image.pixelValues` is empty
+   * afterwards. Optional: an image never released is simply garbage-collected.
+   */
+  release(image: PreprocessedImage): void {
+    const values = image.pixelValues;
+    if (this.closed || values.length === 0) return;
+    if (this.size === 0) return releasePixelValues(values);
+    const b = values.buffer;
+    if (!(b instanceof ArrayBuffer) || values.byteOffset !== 0 || values.byteLength !== b.byteLength) return;
+    // Back to the worker that made it (each gets back what it allocated), else any live one.
+    const from = this.madeBy.get(values);
+    const slot = from && this.slots.includes(from) ? from : this.slots[0];
+    if (!slot) return;
+    const msg: ReleaseMessage = { release: values };
+    slot.worker.postMessage(msg, [b]);
   }
 
   /** Terminates the workers; jobs not finished yet are rejected with PreprocessPoolError. Idempotent. */
@@ -215,6 +242,7 @@ export class PreprocessPool {
       if (slot.jobs.size === 0) worker.unref();
       if (reply.ok) {
         if (reply.decoded && job.cacheKey) decodedImageCache()?.set(job.cacheKey, reply.decoded);
+        this.madeBy.set(reply.image.pixelValues, slot);
         job.resolve(preprocessedImage(reply.image));
       } else job.reject(new ImagePreprocessError(named(job.label, reply.message), reply.name));
       this.pump();
@@ -279,7 +307,9 @@ export function serveWorker(): void {
     const shared = job.share ? toSharedImage(decoded) : undefined;
     return [await preprocessDecoded(shared ?? decoded, job.opts), shared];
   };
-  port.on('message', (job: JobMessage) => {
+  port.on('message', (msg: JobMessage | ReleaseMessage) => {
+    if ('release' in msg) return releasePixelValues(msg.release);
+    const job = msg;
     work(job).then(
       ([result, decoded]) => {
         const { data, transfer } = transferable(result);
