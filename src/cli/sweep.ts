@@ -4,6 +4,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { loadThresholds } from '../report/gate-thresholds.ts';
+import { enableDecodedImageCache } from '../model/inputs/decoded-image-cache.ts';
 import { runSweep } from '../report/sweep.ts';
 import { runOptions, runOptionsFromArgs, type RunArgs } from './run.ts';
 
@@ -61,6 +62,9 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
   handler: async (argv) => {
     const base = runOptionsFromArgs({ ...argv, 'max-tiles': undefined, variant: undefined } as RunArgs);
     const gating = argv['gate-max-drop'] !== undefined || argv['gate-thresholds'] !== undefined;
+    // The runs of a sweep share this process, and decoding does not depend on the tile cap or the variant:
+    // decode each image once (bounded cache, 1 GiB of decoded pixels), not once per grid point.
+    enableDecodedImageCache();
     const result = await runSweep(
       {
         ...base,
@@ -75,7 +79,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
           : undefined,
       },
       (line) => process.stderr.write(`${line}\n`),
-    );
+    ).finally(() => enableDecodedImageCache(0));
     for (const p of result.points) {
       for (const r of p.rows.filter((x) => x.score !== null)) {
         process.stdout.write(
