@@ -7,12 +7,13 @@
 import type { EndpointStats } from './backend.ts';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { writeFileAtomicSync } from '../common/atomic-write.ts';
+import { sha256File } from '../common/files.ts';
 import type { TaskConfig } from '../datasets/task.ts';
 import type { BackendInfo } from './backend.ts';
 import type { ShardSpec } from './shard.ts';
@@ -169,12 +170,6 @@ export async function collectEnvironment(): Promise<EnvironmentInfo> {
     gitDirty: status === null ? null : status !== '',
     hostname: os.hostname(),
   };
-}
-
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /**

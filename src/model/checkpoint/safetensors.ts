@@ -11,6 +11,7 @@ import {
   isSupportedDtype,
   type TensorDtype,
 } from './dtype.ts';
+import { pathExists } from '../../common/files.ts';
 
 /** Same sanity limit as the Rust `safetensors` crate (MAX_HEADER_SIZE = 100 MB). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -162,9 +163,9 @@ export class SafetensorsStore {
       return new SafetensorsStore([header], new Map(header.tensors));
     }
     const index = path.join(abs, INDEX_FILE);
-    if (await exists(index)) return SafetensorsStore.openIndex(index);
+    if (await pathExists(index)) return SafetensorsStore.openIndex(index);
     const single = path.join(abs, SINGLE_FILE);
-    if (await exists(single)) return SafetensorsStore.open(single);
+    if (await pathExists(single)) return SafetensorsStore.open(single);
     throw new Error(`${abs}: no ${SINGLE_FILE} or ${INDEX_FILE} in this folder`);
   }
 
@@ -187,7 +188,7 @@ export class SafetensorsStore {
     const headers = await Promise.all(
       shardNames.map((s) => {
         const shardPath = path.resolve(dir, s);
-        return exists(shardPath).then((ok) => {
+        return pathExists(shardPath).then((ok) => {
           if (!ok)
             throw new Error(`${indexFile}: shard ${s} listed in weight_map does not exist (${shardPath})`);
           return readSafetensorsHeader(shardPath);
@@ -308,13 +309,6 @@ async function readExactly(fh: FileHandle, buf: Uint8Array, position: number, fi
     if (bytesRead === 0) throw new Error(`${file}: unexpected end of file at byte ${position + done}`);
     done += bytesRead;
   }
-}
-
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
