@@ -5,7 +5,7 @@
 import * as ort from 'onnxruntime-node';
 import type { BuiltModelInfo } from './built-model.ts';
 import type { CausalDecoder, DecoderStepInput, DecoderStepOutput, KvCache } from './generate.ts';
-import { openSession, type SessionSettings } from './sessions.ts';
+import { decoderPlan, openSession, type DecoderPlan, type SessionSettings } from './sessions.ts';
 
 /** Preallocated cache tensors [batch, kvHeads, capacity, headDim], two per layer (key, value). */
 interface CacheBuffers {
@@ -32,6 +32,8 @@ export class OnnxModel implements CausalDecoder {
     readonly decoder: ort.InferenceSession,
     /** Tiles per vision run (bounds activation memory). */
     readonly visionBatch: number,
+    /** How the decoder is driven on this provider (sessions.ts). */
+    readonly plan: DecoderPlan = { kvCache: { location: 'cpu' } },
   ) {
     this.hidden = info.llm.hidden;
     this.vocab = info.llm.vocab;
@@ -58,11 +60,16 @@ export class OnnxModel implements CausalDecoder {
     }
   }
 
-  static async open(info: BuiltModelInfo, settings: SessionSettings, visionBatch = 4): Promise<OnnxModel> {
+  static async open(
+    info: BuiltModelInfo,
+    settings: SessionSettings,
+    visionBatch = 4,
+    plan: DecoderPlan = decoderPlan(settings.device),
+  ): Promise<OnnxModel> {
     const vision = await openSession(info.files.vision, settings);
     const embed = await openSession(info.files.embed, settings);
     const decoder = await openSession(info.files.decoder, settings);
-    return new OnnxModel(info, vision, embed, decoder, visionBatch);
+    return new OnnxModel(info, vision, embed, decoder, visionBatch, plan);
   }
 
   /** pixel values [tiles, 3, S, S] → image embeddings [tiles, numImageToken, hidden], run `visionBatch` tiles at a time. */
@@ -125,6 +132,75 @@ export class OnnxModel implements CausalDecoder {
     const total = pastLength + seq;
     let buffers = past ? past.buffers : this.takeCache(batch, Math.max(total, input.capacity ?? total));
     if (total > buffers.capacity) buffers = this.growCache(buffers, pastLength, total, input.capacity);
+    const chunk = this.plan.prefillChunk;
+    if (chunk && seq > chunk) {
+      const lastLogits = await this.chunkedRun(input, buffers, pastLength, chunk);
+      return { lastLogits, present: { length: total, buffers } as StaticKvCache };
+    }
+    const logits = await this.run(input, buffers, pastLength);
+    const present: StaticKvCache = { length: total, buffers };
+    return { lastLogits: logits, present };
+  }
+
+  /**
+   * A long prefill as several runs: each row alone (batch 1, on a zero-copy view of its own cache rows), in chunks
+   * of at most `chunk` tokens on the slots written so far (DecoderPlan.prefillChunk says why).
+   */
+  private async chunkedRun(
+    input: DecoderStepInput,
+    buffers: CacheBuffers,
+    pastLength: number,
+    chunk: number,
+  ): Promise<Float32Array> {
+    const { batch, seq } = input;
+    const total = pastLength + seq;
+    const { kvHeads, headDim } = this.info.llm;
+    const H = this.hidden;
+    const perRow = kvHeads * buffers.capacity * headDim;
+    const lastLogits = new Float32Array(batch * this.vocab);
+    for (let b = 0; b < batch; b++) {
+      const row: CacheBuffers = {
+        batch: 1,
+        capacity: buffers.capacity,
+        tensors: buffers.tensors.map(
+          (t) =>
+            new ort.Tensor('float32', (t.data as Float32Array).subarray(b * perRow, (b + 1) * perRow), [
+              1,
+              kvHeads,
+              buffers.capacity,
+              headDim,
+            ]),
+        ),
+      };
+      let logits: Float32Array | null = null;
+      for (let s0 = 0; s0 < seq; s0 += chunk) {
+        const s1 = Math.min(seq, s0 + chunk);
+        logits = await this.run(
+          {
+            batch: 1,
+            seq: s1 - s0,
+            embeds: input.embeds.subarray((b * seq + s0) * H, (b * seq + s1) * H),
+            attentionMask: input.attentionMask.subarray(b * total, b * total + pastLength + s1),
+            positionIds: input.positionIds.subarray(b * seq + s0, b * seq + s1),
+            past: null,
+          },
+          row,
+          pastLength + s0,
+        );
+      }
+      lastLogits.set(logits!.subarray(0, this.vocab), b * this.vocab);
+    }
+    return lastLogits;
+  }
+
+  /** One decoder run of `input` on `buffers`, whose first `pastLength` slots are written; appends the new slots. */
+  private async run(
+    input: DecoderStepInput,
+    buffers: CacheBuffers,
+    pastLength: number,
+  ): Promise<Float32Array> {
+    const { batch, seq } = input;
+    const total = pastLength + seq;
     const feeds: Record<string, ort.Tensor> = {
       inputs_embeds: new ort.Tensor('float32', input.embeds, [batch, seq, this.hidden]),
       attention_mask: new ort.Tensor('int64', input.attentionMask, [batch, total]),
@@ -156,8 +232,7 @@ export class OnnxModel implements CausalDecoder {
         lastLogits.set(data.subarray(start, start + vocab), b * vocab);
       }
     }
-    const present: StaticKvCache = { length: total, buffers };
-    return { lastLogits, present };
+    return lastLogits;
   }
 
   /** new slots [B, KV, S, D] → cache slots [from, from + S) of tensor `index` ([B, KV, capacity, D]). */

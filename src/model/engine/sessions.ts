@@ -121,6 +121,30 @@ export function sessionOptions(settings: SessionSettings): ort.InferenceSession.
   return options;
 }
 
+/**
+ * Where the decoder's KV cache lives and how the engine drives the decoder on a provider: the one place that
+ * decides it (the GPU-residency work changes it here). Today the cache is always host memory owned by the engine
+ * (onnx-model.ts: fed whole as past, appended from `new_key_values`).
+ */
+export interface DecoderPlan {
+  readonly kvCache: { readonly location: 'cpu' };
+  /**
+   * Longest prompt chunk per decoder run; longer prefills run row by row in chunks of at most this many tokens.
+   * WebGPU: ORT 1.30's GroupQueryAttention gives wrong results from 32 new tokens per run on (max abs diff 0.27 at
+   * InternVL2-2B widths, CPU reference; decode and chunks <= 31 tokens on a past match to 5e-7) — measured under
+   * SwiftShader (Vulkan on CPU), not yet on a real adapter.
+   */
+  readonly prefillChunk?: number;
+}
+
+export const WEBGPU_PREFILL_CHUNK = 31;
+
+export function decoderPlan(device: EngineDevice): DecoderPlan {
+  return device === 'webgpu'
+    ? { kvCache: { location: 'cpu' }, prefillChunk: WEBGPU_PREFILL_CHUNK }
+    : { kvCache: { location: 'cpu' } };
+}
+
 /** Opens one ONNX file with the chosen provider; errors name the file and the provider. */
 export async function openSession(file: string, settings: SessionSettings): Promise<ort.InferenceSession> {
   assertDeviceAvailable(settings.device);
