@@ -7,7 +7,7 @@ import { openTask } from '../datasets/open-task.ts';
 import { loadPreset, loadTask, presetMaxTiles } from '../datasets/task-config.ts';
 import type { SampleOrError } from '../datasets/sample.ts';
 import { getScorer } from '../metrics/registry.ts';
-import { buildUserText } from '../model/inputs/prompt.ts';
+import { buildUserText } from '../datasets/user-text.ts';
 import { loadVideoFrames, loadVideoMmeFrames } from '../model/inputs/video-frames.ts';
 import type { RunDeps } from './run-deps.ts';
 

@@ -6,7 +6,7 @@
 import type { Sample, SampleOrError, VideoSource } from '../datasets/sample.ts';
 import type { TaskConfig } from '../datasets/task.ts';
 import type { Scorer } from '../metrics/scorer.ts';
-import type { PromptRecipe } from '../model/inputs/prompt-recipe.ts';
+import type { PromptRecipe } from '../datasets/prompt-recipe.ts';
 
 export interface PresetSettings {
   readonly name: string;
