@@ -95,7 +95,6 @@ export async function run(): Promise<void> {
       dataRoot,
       out: path.join(root, 'echo-run'),
       progress: 'none',
-      report: false,
       concurrency: 1,
     });
     const wall = (performance.now() - t0) / 1000;
@@ -123,7 +122,6 @@ export async function run(): Promise<void> {
           dataRoot,
           out: path.join(root, `engine-b${batch}`),
           progress: 'none',
-          report: false,
           batchSize: batch,
           backendInstance: backend,
         });
@@ -182,7 +180,6 @@ export async function run(): Promise<void> {
                 dataRoot,
                 out: path.join(root, `pages-b${batch}-t${threads ?? 0}-w${preprocessWorkers}`),
                 progress: 'none',
-                report: false,
                 batchSize: batch,
                 backendInstance: backend,
               });

@@ -52,7 +52,6 @@ for (const [name, device, variant] of [
       dataRoot: data,
       out: dir,
       progress: 'none',
-      report: false,
       batchSize: 4,
     });
     runs[name] = dir;

@@ -6,7 +6,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { BACKEND_NAMES, type BackendName } from '../runner/backends/create.ts';
 import type { Balance, ServerKind } from '../runner/backends/openai.ts';
-import { parseLimit, runEvaluation, type RunOptions } from '../runner/run-evaluation.ts';
+import { runWithReport } from '../report/run-with-report.ts';
+import { parseLimit, type RunOptions } from '../runner/run-evaluation.ts';
 
 export interface RunArgs {
   model: string;
@@ -193,7 +194,6 @@ export function runOptionsFromArgs(argv: RunArgs): RunOptions {
     resume: argv.resume,
     retryErrors: argv['retry-errors'],
     progress: argv.quiet ? 'none' : (argv.progress as 'auto'),
-    report: argv.report,
     judgeEndpoint: argv['judge-endpoint'],
     judgeModel: argv['judge-model'],
     judgeApiKeyEnv: argv['judge-api-key-env'],
@@ -219,7 +219,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    const summary = await runEvaluation({ ...runOptionsFromArgs(argv), signal: stop.signal });
+    const summary = await runWithReport({ ...runOptionsFromArgs(argv), signal: stop.signal }, argv.report);
     if (!argv.quiet) {
       for (const t of summary.tasks) {
         const a = t.score.aggregate;

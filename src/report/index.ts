@@ -10,7 +10,7 @@ import { renderHtml, toBrowserSample, type BrowserSample } from './html.ts';
 import { loadRun, readPredictions } from './run-data.ts';
 import { buildSummary, UNIT_MAX, type RunSummary, type SummaryRow } from './summary.ts';
 import { renderCsv, renderMarkdown } from './tables.ts';
-import { readThumbnailDataUrl } from './thumbnails.ts';
+import { readThumbnailDataUrl } from '../runner/thumbnails.ts';
 
 export interface RunReportFiles {
   summary: string;

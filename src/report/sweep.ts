@@ -7,7 +7,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Papa from 'papaparse';
 import type { ChartConfiguration } from 'chart.js';
-import { runEvaluation, type RunOptions } from '../runner/run-evaluation.ts';
+import type { RunOptions } from '../runner/run-evaluation.ts';
+import { runWithReport } from './run-with-report.ts';
 import { PALETTE, renderPng } from './charts.ts';
 import { loadRun } from './run-data.ts';
 import { buildSummary, type SummaryRow } from './summary.ts';
@@ -152,7 +153,7 @@ export async function runSweep(
       if (reused) log(`sweep: ${name} is complete, reusing it`);
       else {
         log(`sweep: running ${name}`);
-        await runEvaluation({ ...runOpts, maxTiles: t, variant, out: runDir, resume: existsSync(runDir) });
+        await runWithReport({ ...runOpts, maxTiles: t, variant, out: runDir, resume: existsSync(runDir) });
       }
       const summary = await buildSummary(await loadRun(runDir));
       points.push({ variant: variant ?? 'default', maxTiles: t, runDir, reused, rows: summary.rows });

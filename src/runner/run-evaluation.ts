@@ -1,7 +1,7 @@
 /**
  * `runEvaluation(options)`: the library behind `internvl-eval run`. Resolves the tasks (task YAML ← preset ←
  * `--max-tiles`), writes the manifest first, runs each task through the pipeline into its append-only log,
- * finalises and scores each log, then writes the report if the report module is present.
+ * finalises and scores each log. The report is not its business: src/report/run-with-report.ts adds it.
  *
  * Run folder (consumed by src/report): manifest.json · predictions/TASK.jsonl · scores/TASK.json.
  */
@@ -78,8 +78,6 @@ export interface RunOptions {
   progress?: ProgressMode;
   /** Recorded in the manifest. */
   commandLine?: readonly string[];
-  /** Write the report (src/report `writeRunReport`) after scoring (default true). */
-  report?: boolean;
   /** Messages (default: stderr unless progress is 'none'). */
   log?: (line: string) => void;
   /**
@@ -130,7 +128,7 @@ export interface RunSummary {
   name: string;
   status: RunStatus;
   tasks: TaskRunSummary[];
-  /** Path of the report, when the report module wrote one. */
+  /** Path of the report, when the caller wrote one (src/report/run-with-report.ts). */
   report?: string;
   notes: string[];
   /** openai backend: what each endpoint saw (attempts, retries, failures by kind); also in the manifest. */
@@ -371,11 +369,6 @@ export async function runEvaluation(options: RunOptions): Promise<RunSummary> {
   const summary: RunSummary = { runDir, name, status: 'complete', tasks: summaries, notes };
   const endpoints = backend.endpointStats?.();
   if (endpoints) summary.endpoints = endpoints;
-  if (options.report !== false) {
-    const report = await tryWriteReport(runDir);
-    if (report.note) notes.push(report.note);
-    if (report.path) summary.report = report.path;
-  }
   for (const n of notes) say(n);
   return summary;
 }
@@ -566,28 +559,4 @@ async function judgeTask(
 export function resolveScorer(task: TaskConfig, deps: Pick<RunDeps, 'getScorer'>): Scorer | null {
   if (task.external || task.scorer.name === 'external') return null;
   return deps.getScorer(task.scorer.name);
-}
-
-/** Calls `writeRunReport(runDir)` from src/report when that module exists. */
-export async function tryWriteReport(runDir: string): Promise<{ path?: string; note?: string }> {
-  let mod: { writeRunReport?: (dir: string) => Promise<unknown> };
-  try {
-    mod = (await import('../report/index.ts')) as typeof mod;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module/.test((err as Error).message)) {
-      return { note: 'report: src/report/index.ts is not present; skipped the report' };
-    }
-    return { note: `report: could not load src/report/index.ts (${(err as Error).message})` };
-  }
-  if (typeof mod.writeRunReport !== 'function')
-    return { note: 'report: src/report has no writeRunReport; skipped' };
-  try {
-    const out = (await mod.writeRunReport(runDir)) as
-      string | { html?: string; markdown?: string } | undefined;
-    if (typeof out === 'string') return { path: out };
-    return out?.html ? { path: out.html } : out?.markdown ? { path: out.markdown } : {};
-  } catch (err) {
-    return { note: `report: writeRunReport failed: ${(err as Error).message}` };
-  }
 }

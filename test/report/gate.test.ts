@@ -58,7 +58,6 @@ function lab(specs: TaskSpec[]): Lab {
     progress: 'none',
     deps: fakeDeps,
     commandLine: ['test'],
-    report: false,
   };
   return {
     root,

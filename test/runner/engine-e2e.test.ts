@@ -125,7 +125,6 @@ describe('runEvaluation on the tiny engine', () => {
           out: path.join(root, out),
           batchSize: batch,
           progress: 'none',
-          report: false,
           backendInstance: backend,
         });
       } finally {

@@ -321,7 +321,6 @@ describe('a run over faulty endpoints', () => {
       requestTimeoutMs: 300,
       concurrency: 6,
       progress: 'none',
-      report: false,
     });
     const records = readJsonl(path.join(out, 'predictions', 'alpha.jsonl'));
     const ids = records.map((r) => r.id as string);

@@ -61,7 +61,6 @@ function setup(specs: TaskSpec[]) {
     dataRoot,
     progress: 'none',
     deps: fakeDeps,
-    report: false,
   };
   return { root, base, dataRoot };
 }

@@ -299,7 +299,6 @@ describe('runEvaluation writes the submission of an external task', () => {
       progress: 'none',
       deps: fakeDeps,
       commandLine: ['test'],
-      report: false,
       backendInstance: new FakeBackend(),
     });
     expect(s.tasks[0].submissionFile).toBe(path.join(out, 'submissions', 'vet.json'));
@@ -354,7 +353,6 @@ describe('runEvaluation writes the submission of an external task', () => {
       progress: 'none',
       deps: await loadRealDeps(),
       commandLine: ['test'],
-      report: false,
       backendInstance: new FakeBackend(),
     });
     const data = await readSheet(s.tasks[0].submissionFile!);
