@@ -25,7 +25,7 @@ import {
   scoreInputOf,
   type PreparedRequest,
 } from './request.ts';
-import type { RunDeps } from './run-deps.ts';
+import type { RunDeps } from './stages.ts';
 import { inShard, type ShardSpec } from './shard.ts';
 
 export interface TaskProgressSink {

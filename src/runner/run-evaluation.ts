@@ -32,7 +32,7 @@ import {
   sortRecords,
 } from './prediction-log.ts';
 import { createProgress, type ProgressMode } from './progress.ts';
-import { loadRealDeps, type PresetSettings, type RunDeps } from './run-deps.ts';
+import type { PresetSettings, RunDeps } from './stages.ts';
 import type { PredictionRecord } from './prediction-record.ts';
 import { parseShard, type ShardSpec } from './shard.ts';
 import { judgeExternalTask, judgeKindOf, judgedTaskScore } from './judge.ts';
@@ -200,7 +200,8 @@ function estimateTotal(
 }
 
 export async function runEvaluation(options: RunOptions): Promise<RunSummary> {
-  const deps = options.deps ?? (await loadRealDeps());
+  // Lazily: a runner test that injects its own stages never loads the engine or ffmpeg.
+  const deps = options.deps ?? (await import('./real-stages.ts')).realDeps;
   const backendName: BackendName = options.backend ?? 'onnx';
   const shard = typeof options.shard === 'string' ? parseShard(options.shard) : options.shard;
   const limit = options.limit === undefined ? undefined : parseLimit(options.limit);

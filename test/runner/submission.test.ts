@@ -4,7 +4,7 @@ import readXlsxFile from 'read-excel-file/node';
 import { describe, expect, it } from 'vitest';
 import type { TaskConfig } from '../../src/datasets/task.ts';
 import type { PredictionRecord } from '../../src/runner/prediction-record.ts';
-import { loadRealDeps } from '../../src/runner/run-deps.ts';
+import { realDeps } from '../../src/runner/real-stages.ts';
 import { runEvaluation } from '../../src/runner/run-evaluation.ts';
 import { renderMarkdown } from '../../src/report/tables.ts';
 import type { RunSummary as ReportSummary } from '../../src/report/summary.ts';
@@ -351,7 +351,7 @@ describe('runEvaluation writes the submission of an external task', () => {
       dataRoot,
       out: path.join(root, 'run'),
       progress: 'none',
-      deps: await loadRealDeps(),
+      deps: realDeps,
       commandLine: ['test'],
       backendInstance: new FakeBackend(),
     });
