@@ -9,7 +9,7 @@
  * SharedArrayBuffers, so the PreprocessPool hands a cached image to any worker without copying it.
  */
 import { createHash } from 'node:crypto';
-import type { RgbImage } from './image-decode.ts';
+import type { RgbImage } from './rgb-image.ts';
 
 /** A decoded image whose pixels live in shared memory (visible to every worker thread). */
 export interface SharedRgbImage extends RgbImage {

@@ -26,13 +26,7 @@ import sharp, { type Metadata, type Sharp } from 'sharp';
 import { decodeBmp, isBmp } from './bmp-decode.ts';
 import { decodeGif, isGif } from './gif-decode.ts';
 import { decodePng, isPng } from './png-decode.ts';
-
-/** Packed 8-bit RGB, row-major, `width * height * 3` bytes. */
-export interface RgbImage {
-  readonly width: number;
-  readonly height: number;
-  readonly data: Uint8Array;
-}
+import type { RgbImage } from './rgb-image.ts';
 
 export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'webp' | 'bmp' | 'tiff';
 

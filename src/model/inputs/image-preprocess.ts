@@ -4,7 +4,8 @@
  * -> per tile ToTensor + Normalize -> `[tiles, 3, 448, 448]`. The engine and the runner call `preprocessImage`.
  */
 import { decodedImageCache, decodedImageKey, toSharedImage } from './decoded-image-cache.ts';
-import { decodeImage, type DecodeOptions, type RgbImage } from './image-decode.ts';
+import { decodeImage, type DecodeOptions } from './image-decode.ts';
+import type { RgbImage } from './rgb-image.ts';
 import { denormalizeTiles, normalizeRgbInto, normalizeTiles } from './normalize.ts';
 import { sharedResampler } from './pillow-resample-wasm.ts';
 import { pillowResize, sharpResize } from './pillow-resize.ts';

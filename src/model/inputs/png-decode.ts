@@ -15,7 +15,7 @@
  * Differences left: APNG files decode to their default image (IDAT), which Pillow 9.4 also shows as frame 0.
  */
 import { crc32, inflateSync } from 'node:zlib';
-import type { RgbImage } from './image-decode.ts';
+import type { RgbImage } from './rgb-image.ts';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
