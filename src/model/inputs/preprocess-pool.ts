@@ -307,9 +307,7 @@ export function serveWorker(): void {
     const shared = job.share ? toSharedImage(decoded) : undefined;
     return [await preprocessDecoded(shared ?? decoded, job.opts), shared];
   };
-  port.on('message', (msg: JobMessage | ReleaseMessage) => {
-    if ('release' in msg) return releasePixelValues(msg.release);
-    const job = msg;
+  const answer = (job: JobMessage): Promise<void> =>
     work(job).then(
       ([result, decoded]) => {
         const { data, transfer } = transferable(result);
@@ -326,5 +324,13 @@ export function serveWorker(): void {
         port.postMessage({ id: job.id, ok: false, name: e.name, message: e.message } satisfies ReplyMessage);
       },
     );
+  // One job at a time, in arrival order. Jobs posted ahead (the pool's `depth`) wait here instead of interleaving
+  // at await points: an interleaved job would run on this thread while another's decode runs on a libuv thread,
+  // so one worker would use more than one core and two workers would oversubscribe two.
+  let queue: Promise<void> = Promise.resolve();
+  port.on('message', (msg: JobMessage | ReleaseMessage) => {
+    if ('release' in msg) return releasePixelValues(msg.release);
+    const job = msg;
+    queue = queue.then(() => answer(job));
   });
 }
