@@ -24,6 +24,7 @@ import {
   type SharedRgbImage,
 } from './decoded-image-cache.ts';
 import { decodeImage } from './image-decode.ts';
+import { sharedResampler } from './pillow-resample-wasm.ts';
 import {
   preprocessDecoded,
   preprocessedImage,
@@ -303,7 +304,12 @@ export function serveWorker(): void {
   sharp.concurrency(1);
   const work = async (job: JobMessage): Promise<[PreprocessedImage, SharedRgbImage | undefined]> => {
     if (job.decoded) return [await preprocessDecoded(job.decoded, job.opts), undefined];
-    const decoded = await decodeImage(job.bytes as Uint8Array, job.opts.decode);
+    // Not for the cache (it keeps the pixels): PNG rows are unfiltered straight into the resampler's source memory.
+    const r = sharedResampler();
+    const decoded = await decodeImage(
+      job.bytes as Uint8Array,
+      job.share ? job.opts.decode : { ...job.opts.decode, output: (n) => r.sourceBuffer(n) },
+    );
     const shared = job.share ? toSharedImage(decoded) : undefined;
     return [await preprocessDecoded(shared ?? decoded, job.opts), shared];
   };
