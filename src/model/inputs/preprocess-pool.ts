@@ -1,9 +1,10 @@
 /**
  * `preprocessImage` on worker threads. The exact path (Pillow-identical decode, fixed-point bicubic resize, tiling,
- * normalisation) is 150-300 ms of synchronous JavaScript for a 1700x2200 page: on the main thread it runs serially
- * with the model and blocks the event loop (HTTP serving, progress). The pool runs it in `size` workers instead;
- * results are the same objects `preprocessImage` returns, with their buffers transferred back, not copied (only a
- * buffer V8 will not detach, such as sharp's output in `fast` mode's thumbnail, is copied).
+ * normalisation) is 30-70 ms of synchronous work for a 1700x2200 page: on the main thread it runs serially with
+ * the model and blocks the event loop (HTTP serving, progress). The pool runs it in `size` workers instead;
+ * results are the same objects `preprocessImage` returns, their pixel buffer transferred back, not copied. The
+ * main thread does no per-image work beyond posting the bytes (and, with the decoded-image cache on, hashing
+ * them); a worker runs one job at a time; `release` hands a finished image's buffer back for reuse.
  *
  * Jobs are posted to workers ahead of time (up to `depth` each, to the least loaded), not one at a time as workers
  * free up, because the main thread cannot hand out work while it is blocked: onnxruntime-node's CPU `run` is
