@@ -38,6 +38,12 @@ export interface DecodeOptions {
   origin?: string;
   /** Pillow's MAX_IMAGE_PIXELS; decoding fails above twice this many pixels. `Infinity` disables the guard. */
   maxImagePixels?: number;
+  /**
+   * Where to put the packed RGB when our own decoder produces it in one piece (PNG): e.g. the resampler's source
+   * memory, saving a copy and an allocation. Default: a new array. Only for a caller that uses the image before
+   * anything else can write there (a pool worker runs one job at a time).
+   */
+  output?: (length: number) => Uint8Array;
 }
 
 export class DecompressionBombError extends Error {
@@ -81,7 +87,7 @@ export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): 
   const format = detectImageFormat(bytes);
   switch (format) {
     case 'png':
-      return decodePng(bytes, origin, check);
+      return decodePng(bytes, origin, check, opts.output);
     case 'gif':
       return decodeGif(bytes, origin, check);
     case 'bmp':

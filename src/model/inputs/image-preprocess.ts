@@ -199,7 +199,7 @@ function tileExact(img: RgbImage, opts: PreprocessOptions): PreprocessedImageDat
   const tw = size * cols;
   const th = size * rows;
   // Same size: Pillow returns a copy, so the source itself is the resized image.
-  const resized = tw === img.width && th === img.height ? img.data : r.resize(tw, th, 'bicubic');
+  const resized = tw === img.width && th === img.height ? r.sourceView() : r.resize(tw, th, 'bicubic');
   const stride = tw * 3;
   for (let k = 0; k < crops; k++) {
     const at = Math.floor(k / cols) * size * stride + (k % cols) * size * 3;
@@ -208,7 +208,7 @@ function tileExact(img: RgbImage, opts: PreprocessOptions): PreprocessedImageDat
   if (thumb) {
     // From the ORIGINAL image, appended last. Same size (a 448x448 source with more than one crop, e.g. minTiles 2):
     // Pillow's copy, i.e. the source itself.
-    const t = img.width === size && img.height === size ? img.data : r.resize(size, size, 'bicubic');
+    const t = img.width === size && img.height === size ? r.sourceView() : r.resize(size, size, 'bicubic');
     normalizeRgbInto(t, 0, size * 3, size, pixelValues, crops * 3 * plane);
   }
   return { width: img.width, height: img.height, grid, tiles, pixelValues };

@@ -1,9 +1,10 @@
 /**
  * `preprocessImage` on worker threads. The exact path (Pillow-identical decode, fixed-point bicubic resize, tiling,
- * normalisation) is 150-300 ms of synchronous JavaScript for a 1700x2200 page: on the main thread it runs serially
- * with the model and blocks the event loop (HTTP serving, progress). The pool runs it in `size` workers instead;
- * results are the same objects `preprocessImage` returns, with their buffers transferred back, not copied (only a
- * buffer V8 will not detach, such as sharp's output in `fast` mode's thumbnail, is copied).
+ * normalisation) is 30-70 ms of synchronous work for a 1700x2200 page: on the main thread it runs serially with
+ * the model and blocks the event loop (HTTP serving, progress). The pool runs it in `size` workers instead;
+ * results are the same objects `preprocessImage` returns, their pixel buffer transferred back, not copied. The
+ * main thread does no per-image work beyond posting the bytes (and, with the decoded-image cache on, hashing
+ * them); a worker runs one job at a time; `release` hands a finished image's buffer back for reuse.
  *
  * Jobs are posted to workers ahead of time (up to `depth` each, to the least loaded), not one at a time as workers
  * free up, because the main thread cannot hand out work while it is blocked: onnxruntime-node's CPU `run` is
@@ -24,6 +25,7 @@ import {
   type SharedRgbImage,
 } from './decoded-image-cache.ts';
 import { decodeImage } from './image-decode.ts';
+import { sharedResampler } from './pillow-resample-wasm.ts';
 import {
   preprocessDecoded,
   preprocessedImage,
@@ -303,13 +305,16 @@ export function serveWorker(): void {
   sharp.concurrency(1);
   const work = async (job: JobMessage): Promise<[PreprocessedImage, SharedRgbImage | undefined]> => {
     if (job.decoded) return [await preprocessDecoded(job.decoded, job.opts), undefined];
-    const decoded = await decodeImage(job.bytes as Uint8Array, job.opts.decode);
+    // Not for the cache (it keeps the pixels): PNG rows are unfiltered straight into the resampler's source memory.
+    const r = sharedResampler();
+    const decoded = await decodeImage(
+      job.bytes as Uint8Array,
+      job.share ? job.opts.decode : { ...job.opts.decode, output: (n) => r.sourceBuffer(n) },
+    );
     const shared = job.share ? toSharedImage(decoded) : undefined;
     return [await preprocessDecoded(shared ?? decoded, job.opts), shared];
   };
-  port.on('message', (msg: JobMessage | ReleaseMessage) => {
-    if ('release' in msg) return releasePixelValues(msg.release);
-    const job = msg;
+  const answer = (job: JobMessage): Promise<void> =>
     work(job).then(
       ([result, decoded]) => {
         const { data, transfer } = transferable(result);
@@ -326,5 +331,13 @@ export function serveWorker(): void {
         port.postMessage({ id: job.id, ok: false, name: e.name, message: e.message } satisfies ReplyMessage);
       },
     );
+  // One job at a time, in arrival order. Jobs posted ahead (the pool's `depth`) wait here instead of interleaving
+  // at await points: an interleaved job would run on this thread while another's decode runs on a libuv thread,
+  // so one worker would use more than one core and two workers would oversubscribe two.
+  let queue: Promise<void> = Promise.resolve();
+  port.on('message', (msg: JobMessage | ReleaseMessage) => {
+    if ('release' in msg) return releasePixelValues(msg.release);
+    const job = msg;
+    queue = queue.then(() => answer(job));
   });
 }

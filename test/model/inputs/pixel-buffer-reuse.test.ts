@@ -59,3 +59,26 @@ describe('pixel buffer reuse', () => {
     }
   });
 });
+
+describe('a worker decodes PNG rows straight into the resampler memory', () => {
+  // 448x448 at minTiles 2: the grid is resized (2x2) and the thumbnail is the source itself, read after the
+  // kernel's memory may have grown; 896x448 at max 2: the grid is the source itself.
+  it.each([
+    ['448x448, min 2: same-size thumbnail', 448, 448, { maxTiles: 4, minTiles: 2, useThumbnail: true }],
+    ['896x448, max 2: same-size grid', 896, 448, { maxTiles: 2, useThumbnail: true }],
+    ['2000x1500 then reused memory', 2000, 1500, { maxTiles: 6, useThumbnail: true }],
+  ] as [string, number, number, PreprocessOptions][])('%s: same as in-process', async (_n, w, h, o) => {
+    const b = await picture(w, h, w + h);
+    const want = await preprocessImage(b, o);
+    const pool = new PreprocessPool({ size: 1 });
+    try {
+      for (let k = 0; k < 2; k++) {
+        const got = await pool.preprocess(b, o);
+        expect(got.grid).toEqual(want.grid);
+        expect(same(got.pixelValues, want.pixelValues)).toBe(true);
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+});
