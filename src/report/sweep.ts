@@ -12,7 +12,7 @@ import { PALETTE, renderPng } from './charts.ts';
 import { loadRun } from './run-data.ts';
 import { buildSummary, type SummaryRow } from './summary.ts';
 
-export interface SweepOptions extends Omit<RunOptions, 'maxTiles' | 'variant' | 'out' | 'resume'> {
+export interface SweepOptions extends Omit<RunOptions, 'maxTiles' | 'out' | 'resume'> {
   maxTiles: number[];
   /** Numeric variants (onnx backend); default: one run with the backend's default. */
   variants?: string[];
@@ -128,7 +128,13 @@ export async function runSweep(
       if (reused) log(`sweep: ${name} is complete, reusing it`);
       else {
         log(`sweep: running ${name}`);
-        await runEvaluation({ ...runOpts, maxTiles: t, variant, out: runDir, resume: existsSync(runDir) });
+        await runEvaluation({
+          ...runOpts,
+          maxTiles: t,
+          ...(variant ? { engine: { ...runOpts.engine, variant } } : {}),
+          out: runDir,
+          resume: existsSync(runDir),
+        });
       }
       const summary = await buildSummary(await loadRun(runDir));
       points.push({ variant: variant ?? 'default', maxTiles: t, runDir, reused, rows: summary.rows });
