@@ -112,7 +112,7 @@ export async function run(): Promise<void> {
       `tiny engine (random weights, CPU, ${os.cpus().length} cores), 24 samples, 10 new tokens each:`,
     );
     for (const batch of [1, 4]) {
-      const backend = await OnnxBackend.load(ckpt.dir, { cacheDir, maxBatch: batch });
+      const backend = await OnnxBackend.load(ckpt.dir, { engine: { cacheDir }, maxBatch: batch });
       try {
         const r = await runEvaluation({
           model: ckpt.dir,

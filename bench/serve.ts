@@ -19,7 +19,7 @@ export async function run(): Promise<void> {
   try {
     const ckpt = await makeTinyCheckpoint(path.join(root, 'ckpt'), { seed: 3 });
     const backend = await OnnxBackend.load(ckpt.dir, {
-      cacheDir: path.join(root, 'cache'),
+      engine: { cacheDir: path.join(root, 'cache') },
       maxBatch: 4,
       preprocessWorkers: 0,
     });

@@ -45,8 +45,7 @@ for (const [name, device, variant] of [
     const s = await runEvaluation({
       model,
       tasks,
-      variant,
-      device,
+      engine: { variant, device },
       backend: 'onnx',
       configDir: path.join(data, 'configs/tasks'),
       dataRoot: data,

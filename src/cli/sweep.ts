@@ -8,9 +8,8 @@ import { enableDecodedImageCache } from '../model/inputs/decoded-image-cache.ts'
 import { runSweep } from '../report/sweep.ts';
 import { runOptions, runOptionsFromArgs, type RunArgs } from './run.ts';
 
-type SweepArgs = Omit<RunArgs, 'max-tiles' | 'variant'> & {
+type SweepArgs = Omit<RunArgs, 'max-tiles'> & {
   'max-tiles': string;
-  variant?: string;
   'gate-max-drop'?: number;
   'gate-thresholds'?: string;
 };
@@ -38,13 +37,12 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
   describe:
     'Run a grid of tile caps (and variants), reuse finished runs, chart score vs tiles, tokens and latency',
   builder: (y) =>
-    runOptions(y)
+    runOptions(y, { variantList: true })
       .option('max-tiles', {
         type: 'string',
         demandOption: true,
         describe: 'Comma-separated tile caps, e.g. 1,2,4,6,12',
       })
-      .option('variant', { type: 'string', describe: 'Comma-separated variants, e.g. fp16,int8,int4' })
       .option('out', {
         type: 'string',
         demandOption: true,

@@ -17,7 +17,7 @@ import { renderGateMarkdown } from './gate-report.ts';
 import { gateRuns } from './gate-runs.ts';
 import type { Thresholds } from './gate-thresholds.ts';
 
-export interface SweepOptions extends Omit<RunOptions, 'maxTiles' | 'variant' | 'out' | 'resume'> {
+export interface SweepOptions extends Omit<RunOptions, 'maxTiles' | 'out' | 'resume'> {
   maxTiles: number[];
   /** Numeric variants (onnx backend); default: one run with the backend's default. */
   variants?: string[];
@@ -153,7 +153,13 @@ export async function runSweep(
       if (reused) log(`sweep: ${name} is complete, reusing it`);
       else {
         log(`sweep: running ${name}`);
-        await runWithReport({ ...runOpts, maxTiles: t, variant, out: runDir, resume: existsSync(runDir) });
+        await runWithReport({
+          ...runOpts,
+          maxTiles: t,
+          ...(variant ? { engine: { ...runOpts.engine, variant } } : {}),
+          out: runDir,
+          resume: existsSync(runDir),
+        });
       }
       const summary = await buildSummary(await loadRun(runDir));
       points.push({ variant: variant ?? 'default', maxTiles: t, runDir, reused, rows: summary.rows });

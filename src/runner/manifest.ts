@@ -5,6 +5,11 @@
  * that decides results: resume and merge refuse folders whose `config` differs, naming the keys.
  */
 import type { EndpointStats } from './backend.ts';
+import {
+  hasBuildInfo,
+  readBuildInfo as readGraphBuildInfo,
+  type BuildInfo,
+} from '../model/graph/build-info.ts';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -200,12 +205,11 @@ export async function hashModelFiles(ref: string): Promise<{ files: ModelFile[];
   return { files, digest: digest.digest('hex') };
 }
 
-/** Reads a built model folder's `build.json` (engine contract) when present. */
-export function readBuildInfo(ref: string): unknown {
-  const p = path.join(ref, 'build.json');
-  if (!existsSync(p)) return undefined;
+/** A built model folder's `build.json` (the graph builder's one reader) when it has a valid one. */
+export function readBuildInfo(ref: string): BuildInfo | undefined {
+  if (!hasBuildInfo(ref)) return undefined;
   try {
-    return JSON.parse(readFileSync(p, 'utf8'));
+    return readGraphBuildInfo(ref);
   } catch {
     return undefined;
   }

@@ -11,6 +11,7 @@ import type { TaskConfig } from '../datasets/task.ts';
 import type { Scorer } from '../metrics/scorer.ts';
 import type { Backend, BackendInfo, EndpointStats } from './backend.ts';
 import { createBackend, type BackendName } from './backends/create.ts';
+import type { EngineOptionsInput } from '../model/engine/engine-options.ts';
 import type { Balance, ServerKind } from './backends/openai.ts';
 import { diffConfigKeys } from './config-diff.ts';
 import {
@@ -49,7 +50,8 @@ export interface RunOptions {
   preset?: string;
   /** Overrides every task's tile cap (InternVL `--max-num`). */
   maxTiles?: number;
-  variant?: string;
+  /** onnx: how the engine is built and run (variant, device, threads, ...), passed whole to the backend. */
+  engine?: EngineOptionsInput;
   backend?: BackendName;
   endpoints?: readonly string[];
   /** Name of the environment variable holding the API key (never the key itself: it would land in the manifest). */
@@ -60,7 +62,6 @@ export interface RunOptions {
   retries?: number;
   /** openai: first retry backoff, ms (default 500; doubles, with jitter). */
   retryBackoffMs?: number;
-  device?: string;
   /** Concurrent backend calls (default: 1 for onnx/echo, 8 for openai). */
   concurrency?: number;
   /** Requests per backend call (onnx batched generation; default 1). */
@@ -183,7 +184,7 @@ export async function resolveTasks(
 function defaultRunName(opts: RunOptions, backend: string): string {
   const base = path.basename(opts.model.replace(/\/+$/, '')).replace(/[^\w.-]+/g, '_') || 'model';
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-  return `${base}${opts.variant ? `-${opts.variant}` : ''}-${backend}-${stamp}`;
+  return `${base}${opts.engine?.variant ? `-${opts.engine.variant}` : ''}-${backend}-${stamp}`;
 }
 
 function estimateTotal(
@@ -217,7 +218,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunSummary> {
   const isLocalModel = backendName === 'onnx' && existsSync(options.model);
   const modelFiles = isLocalModel ? await hashModelFiles(options.model) : { files: [], digest: null };
   // OnnxBackend's default variant is fp32; recorded explicitly so `--variant fp32` and no flag resume alike.
-  const variant = options.variant ?? (backendName === 'onnx' ? 'fp32' : null);
+  const variant = options.engine?.variant ?? (backendName === 'onnx' ? 'fp32' : null);
   const config: RunConfig = {
     model: modelFiles.digest ? `sha256:${modelFiles.digest}` : options.model,
     variant,
@@ -271,8 +272,8 @@ export async function runEvaluation(options: RunOptions): Promise<RunSummary> {
     endpoints: [...(options.endpoints ?? [])],
     dataRoot: options.dataRoot ? path.resolve(options.dataRoot) : null,
     configDir: options.configDir ? path.resolve(options.configDir) : null,
-    device: options.device ?? info.device ?? null,
-    executionProvider: executionProvider(backendName, info.device ?? options.device),
+    device: options.engine?.device ?? info.device ?? null,
+    executionProvider: executionProvider(backendName, info.device ?? options.engine?.device),
   });
   const pendingInfo: BackendInfo = { name: backendName, model: options.model };
   const buildInfo = isLocalModel ? readBuildInfo(options.model) : undefined;
@@ -306,8 +307,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunSummary> {
       (await createBackend({
         backend: backendName,
         model: options.model,
-        variant: options.variant,
-        device: options.device,
+        ...(options.engine ? { engine: options.engine } : {}),
         batchSize,
         endpoints: options.endpoints,
         apiKey,

@@ -27,8 +27,7 @@ beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'serve-load-'));
   const ckpt = await makeTinyCheckpoint(path.join(root, 'ckpt'), { seed: 3 });
   backend = await OnnxBackend.load(ckpt.dir, {
-    cacheDir: path.join(root, 'cache'),
-    threads: 1,
+    engine: { cacheDir: path.join(root, 'cache'), threads: 1 },
     maxBatch: 4,
     preprocessWorkers: 0,
   });

@@ -5,7 +5,13 @@
 import * as ort from 'onnxruntime-node';
 import type { BuiltModelInfo } from './built-model.ts';
 import type { CausalDecoder, DecoderStepInput, DecoderStepOutput, KvCache } from './generate.ts';
-import { decoderPlan, openSession, type DecoderPlan, type SessionSettings } from './sessions.ts';
+import {
+  openSession,
+  planSessions,
+  type DecoderPlan,
+  type SessionPlan,
+  type SessionSettings,
+} from './sessions.ts';
 
 /** Preallocated cache tensors [batch, kvHeads, capacity, headDim], two per layer (key, value). */
 interface CacheBuffers {
@@ -60,16 +66,16 @@ export class OnnxModel implements CausalDecoder {
     }
   }
 
+  /** Opens the three sessions as `plan` (sessions.ts planSessions: providers, threads, KV placement) says. */
   static async open(
     info: BuiltModelInfo,
-    settings: SessionSettings,
-    visionBatch = 4,
-    plan: DecoderPlan = decoderPlan(settings.device),
+    settings: SessionSettings & { readonly visionBatch?: number },
+    plan: SessionPlan = planSessions(settings),
   ): Promise<OnnxModel> {
-    const vision = await openSession(info.files.vision, settings);
-    const embed = await openSession(info.files.embed, settings);
-    const decoder = await openSession(info.files.decoder, settings);
-    return new OnnxModel(info, vision, embed, decoder, visionBatch, plan);
+    const vision = await openSession(info.files.vision, settings, plan.session);
+    const embed = await openSession(info.files.embed, settings, plan.session);
+    const decoder = await openSession(info.files.decoder, settings, plan.session);
+    return new OnnxModel(info, vision, embed, decoder, settings.visionBatch ?? 4, plan.decoder);
   }
 
   /** pixel values [tiles, 3, S, S] → image embeddings [tiles, numImageToken, hidden], run `visionBatch` tiles at a time. */

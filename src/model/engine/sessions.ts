@@ -11,18 +11,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
+import type { EngineOptions } from './engine-options.ts';
 
 export type EngineDevice = 'cpu' | 'cuda' | 'webgpu';
 
 export const ENGINE_DEVICES: readonly EngineDevice[] = ['cpu', 'cuda', 'webgpu'];
 
-export interface SessionSettings {
-  readonly device: EngineDevice;
-  /** intra-op threads (ORT default: one per physical core). */
+/** The part of EngineOptions (engine-options.ts) a session needs. */
+export type SessionSettings = Pick<EngineOptions, 'device' | 'deviceId'> & {
+  /** intra-op threads (EngineOptions always has them; absent = ORT's default, one per physical core). */
   readonly threads?: number;
-  /** CUDA device ordinal. */
-  readonly deviceId?: number;
-}
+};
 
 /** Raised when the chosen execution provider is not installed or cannot start on this machine. */
 export class ExecutionProviderUnavailableError extends Error {
@@ -139,6 +138,16 @@ export interface DecoderPlan {
 
 export const WEBGPU_PREFILL_CHUNK = 31;
 
+/** Everything decided per provider for an engine, in one place (as transformers.js decides in getSession). */
+export interface SessionPlan {
+  readonly session: ort.InferenceSession.SessionOptions;
+  readonly decoder: DecoderPlan;
+}
+
+export function planSessions(options: SessionSettings): SessionPlan {
+  return { session: sessionOptions(options), decoder: decoderPlan(options.device) };
+}
+
 export function decoderPlan(device: EngineDevice): DecoderPlan {
   return device === 'webgpu'
     ? { kvCache: { location: 'cpu' }, prefillChunk: WEBGPU_PREFILL_CHUNK }
@@ -146,11 +155,15 @@ export function decoderPlan(device: EngineDevice): DecoderPlan {
 }
 
 /** Opens one ONNX file with the chosen provider; errors name the file and the provider. */
-export async function openSession(file: string, settings: SessionSettings): Promise<ort.InferenceSession> {
+export async function openSession(
+  file: string,
+  settings: SessionSettings,
+  options: ort.InferenceSession.SessionOptions = sessionOptions(settings),
+): Promise<ort.InferenceSession> {
   assertDeviceAvailable(settings.device);
   if (!fs.existsSync(file)) throw new Error(`model file not found: ${file}`);
   try {
-    return await ort.InferenceSession.create(file, sessionOptions(settings));
+    return await ort.InferenceSession.create(file, options);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     if (settings.device === 'webgpu' && /adapter/i.test(msg)) {

@@ -114,6 +114,8 @@ describe('internvl-eval chat (real tokenizer)', () => {
     expect(json.output_ids.length).toBeGreaterThan(0);
     expect(json.output_ids.length).toBeLessThanOrEqual(3);
     expect(json.timings.prefill_ms).toBeGreaterThan(0);
+    expect(json.timings.threads).toBe(1); // --threads 1
+    expect(json.timings.decode_context_tokens).toBe(json.input_ids.length);
 
     // The dump holds the vocab-sized float32 LE logits at the last prompt position, equal to an in-process run.
     const bytes = await readFile(logitsFile);

@@ -12,6 +12,7 @@ import { makeTinyCheckpoint } from '../../../src/model/checkpoint/tiny.ts';
 import { readBuiltModelInfo, type BuiltModelInfo } from '../../../src/model/engine/built-model.ts';
 import type { DecoderStepOutput, KvCache } from '../../../src/model/engine/generate.ts';
 import { OnnxModel } from '../../../src/model/engine/onnx-model.ts';
+import { planSessions } from '../../../src/model/engine/sessions.ts';
 import { buildModel } from '../../../src/model/graph/build.ts';
 import { runDecoder, type DecoderDims } from '../graph/ort-helpers.ts';
 
@@ -169,9 +170,11 @@ describe('OnnxModel static KV cache', () => {
 
 describe('chunked prefill (the WebGPU plan)', () => {
   it('a left-padded batch prefilled row by row in chunks of 3 equals one run, then decodes the same', async () => {
-    const chunked = await OnnxModel.open(info, { device: 'cpu', threads: 1 }, 4, {
-      kvCache: { location: 'cpu' },
-      prefillChunk: 3,
+    const settings = { device: 'cpu' as const, threads: 1 };
+    const plan = planSessions(settings);
+    const chunked = await OnnxModel.open(info, settings, {
+      ...plan,
+      decoder: { ...plan.decoder, prefillChunk: 3 },
     });
     try {
       // row 0: 8 real tokens; row 1: 3 pads then 5 real tokens
