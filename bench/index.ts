@@ -2,7 +2,7 @@
  * `npm run bench [-- AREA...]`: speed and memory figures, each printed next to a baseline measured in the same
  * run (never asserted on: tests do not time things). Areas run one after another so they do not share cores.
  */
-const AREAS = ['tokenizer', 'tiling', 'metrics', 'runner', 'engine'] as const;
+const AREAS = ['tokenizer', 'tiling', 'metrics', 'runner', 'engine', 'serve'] as const;
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = wanted.filter((a) => !(AREAS as readonly string[]).includes(a));

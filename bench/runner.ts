@@ -95,7 +95,6 @@ export async function run(): Promise<void> {
       dataRoot,
       out: path.join(root, 'echo-run'),
       progress: 'none',
-      report: false,
       concurrency: 1,
     });
     const wall = (performance.now() - t0) / 1000;
@@ -113,7 +112,7 @@ export async function run(): Promise<void> {
       `tiny engine (random weights, CPU, ${os.cpus().length} cores), 24 samples, 10 new tokens each:`,
     );
     for (const batch of [1, 4]) {
-      const backend = await OnnxBackend.load(ckpt.dir, { cacheDir, maxBatch: batch });
+      const backend = await OnnxBackend.load(ckpt.dir, { engine: { cacheDir }, maxBatch: batch });
       try {
         const r = await runEvaluation({
           model: ckpt.dir,
@@ -123,7 +122,6 @@ export async function run(): Promise<void> {
           dataRoot,
           out: path.join(root, `engine-b${batch}`),
           progress: 'none',
-          report: false,
           batchSize: batch,
           backendInstance: backend,
         });
@@ -182,7 +180,6 @@ export async function run(): Promise<void> {
                 dataRoot,
                 out: path.join(root, `pages-b${batch}-t${threads ?? 0}-w${preprocessWorkers}`),
                 progress: 'none',
-                report: false,
                 batchSize: batch,
                 backendInstance: backend,
               });

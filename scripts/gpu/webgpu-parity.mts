@@ -45,14 +45,12 @@ for (const [name, device, variant] of [
     const s = await runEvaluation({
       model,
       tasks,
-      variant,
-      device,
+      engine: { variant, device },
       backend: 'onnx',
       configDir: path.join(data, 'configs/tasks'),
       dataRoot: data,
       out: dir,
       progress: 'none',
-      report: false,
       batchSize: 4,
     });
     runs[name] = dir;

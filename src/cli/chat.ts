@@ -3,12 +3,11 @@
 // (library: src/model/engine/engine.ts, chat-inputs.ts).
 import { writeFile } from 'node:fs/promises';
 import type { CommandModule } from 'yargs';
-import { VARIANTS, type Variant } from '../model/graph/build.ts';
 import { chatResultJson, float32LE, loadChatImages } from '../model/engine/chat-inputs.ts';
 import { InternVLEngine, type ChatRequest } from '../model/engine/engine.ts';
-import { ENGINE_DEVICES, type EngineDevice } from '../model/engine/sessions.ts';
+import { engineFlags, engineOptionsFromArgs, type EngineArgs } from './engine-flags.ts';
 
-interface Args {
+interface Args extends EngineArgs {
   question: string;
   model: string;
   image?: string[];
@@ -23,10 +22,6 @@ interface Args {
   'top-k'?: number;
   seed: number;
   system?: string;
-  variant: Variant;
-  device: EngineDevice;
-  threads?: number;
-  'cache-dir'?: string;
   stream: boolean;
   json: boolean;
   'dump-logits'?: string;
@@ -36,7 +31,7 @@ export const chatCommand: CommandModule<object, Args> = {
   command: 'chat <question>',
   describe: 'Ask the model one question (optionally about images or a video) with the in-process ONNX engine',
   builder: (y) =>
-    y
+    engineFlags(y)
       .positional('question', {
         type: 'string',
         demandOption: true,
@@ -66,19 +61,12 @@ export const chatCommand: CommandModule<object, Args> = {
       .option('top-k', { type: 'number' })
       .option('seed', { type: 'number', default: 0, describe: 'Sampling seed' })
       .option('system', { type: 'string', describe: 'System message (default: the template one)' })
-      .option('variant', {
-        choices: VARIANTS,
-        default: 'fp32' as Variant,
-        describe: 'Build variant for a checkpoint',
-      })
-      .option('device', { choices: ENGINE_DEVICES, default: 'cpu' as EngineDevice })
-      .option('threads', { type: 'number', describe: 'intra-op threads per session' })
-      .option('cache-dir', { type: 'string', describe: 'Built-model cache root' })
       .option('stream', { type: 'boolean', default: false, describe: 'Print the reply as it is generated' })
       .option('json', {
         type: 'boolean',
         default: false,
-        describe: 'Print {input_ids, output_ids, text, tiles, timings} as JSON',
+        describe:
+          'Print {input_ids, output_ids, text, tiles, finish_reason, timings} as JSON (timings include threads and decode_context_tokens)',
       })
       .option('dump-logits', {
         type: 'string',
@@ -93,10 +81,7 @@ export const chatCommand: CommandModule<object, Args> = {
       useThumbnail: args.thumbnail,
     });
     const engine = await InternVLEngine.load(args.model, {
-      variant: args.variant,
-      device: args.device,
-      ...(args.threads !== undefined ? { threads: args.threads } : {}),
-      ...(args['cache-dir'] ? { cacheDir: args['cache-dir'] } : {}),
+      ...engineOptionsFromArgs(args),
       onProgress: (msg) => process.stderr.write(`${msg}\n`),
     });
     try {
@@ -119,7 +104,7 @@ export const chatCommand: CommandModule<object, Args> = {
       if (args['dump-logits'] && result.promptLogits) {
         await writeFile(args['dump-logits'], float32LE(result.promptLogits));
       }
-      if (args.json) process.stdout.write(`${JSON.stringify(chatResultJson(result))}\n`);
+      if (args.json) process.stdout.write(`${JSON.stringify(chatResultJson(result, engine.info))}\n`);
       else if (streaming) process.stdout.write('\n');
       else process.stdout.write(`${result.text}\n`);
     } finally {

@@ -14,7 +14,8 @@ import { makeSyntheticSuite } from '../datasets/synthetic/index.ts';
 import { makeTinyCheckpoint } from '../model/checkpoint/tiny.ts';
 import { writeComparisons } from '../report/compare.ts';
 import { runSweep } from '../report/sweep.ts';
-import { runEvaluation, type RunOptions } from '../runner/run-evaluation.ts';
+import { runWithReport } from '../report/run-with-report.ts';
+import type { RunOptions } from '../runner/run-evaluation.ts';
 
 /** Tasks of the main runs: one per data format and card table (image, grounding, video). */
 export const DEMO_TASKS = [
@@ -73,8 +74,8 @@ export async function runDemo(out: string, log: (line: string) => void): Promise
   const runA = path.join(out, 'runs', 'fp32');
   const runB = path.join(out, 'runs', 'int4');
   log(`3/5 evaluating ${DEMO_TASKS.length} tasks, fp32 then int4`);
-  await runEvaluation({ ...base, tasks: DEMO_TASKS, variant: 'fp32', out: runA });
-  await runEvaluation({ ...base, tasks: DEMO_TASKS, variant: 'int4', out: runB });
+  await runWithReport({ ...base, tasks: DEMO_TASKS, engine: { variant: 'fp32' }, out: runA });
+  await runWithReport({ ...base, tasks: DEMO_TASKS, engine: { variant: 'int4' }, out: runB });
   log('4/5 comparing int4 against fp32 sample by sample');
   const { files: compare } = await writeComparisons([runA, runB], path.join(out, 'compare'));
   log(`5/5 tiling sweep (max tiles ${SWEEP_TILES.join(', ')}) on ${SWEEP_TASKS.join(', ')}`);

@@ -1,9 +1,9 @@
 /**
  * `internvl-eval merge OUT SHARD_DIR...`: combine the run folders of `run --shard I/N` into one run folder.
- * Library: mergeRuns() in src/runner/merge.ts. See docs/sharding.md.
+ * Library: mergeRuns() in src/runner/merge.ts (the report after it: src/report/run-with-report.ts). See docs/sharding.md.
  */
 import type { CommandModule } from 'yargs';
-import { mergeRuns } from '../runner/merge.ts';
+import { mergeWithReport } from '../report/run-with-report.ts';
 
 interface MergeArgs {
   out: string;
@@ -30,12 +30,10 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
         describe: 'Write the report (--no-report to skip)',
       }),
   handler: async (argv) => {
-    const summary = await mergeRuns({
-      out: argv.out,
-      shardDirs: argv.shards,
-      report: argv.report,
-      commandLine: process.argv.slice(1),
-    });
+    const summary = await mergeWithReport(
+      { out: argv.out, shardDirs: argv.shards, commandLine: process.argv.slice(1) },
+      argv.report,
+    );
     for (const t of summary.tasks) {
       const a = t.score.aggregate;
       process.stdout.write(

@@ -5,7 +5,7 @@
 import type { CommandModule } from 'yargs';
 import type { Sample } from '../datasets/sample.ts';
 import { loadTask } from '../datasets/task-config.ts';
-import { buildSamplePrompt, compactImageTokens } from '../model/inputs/task-prompt.ts';
+import { buildSamplePrompt, compactImageTokens } from '../model/inputs/sample-prompt.ts';
 import { InternLM2Tokenizer } from '../model/inputs/tokenizer.ts';
 
 interface PromptArgs {

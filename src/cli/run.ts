@@ -6,14 +6,15 @@
 import type { Argv, CommandModule } from 'yargs';
 import { BACKEND_NAMES, type BackendName } from '../runner/backends/create.ts';
 import type { Balance, ServerKind } from '../runner/backends/openai.ts';
-import { parseLimit, runEvaluation, type RunOptions } from '../runner/run-evaluation.ts';
+import { runWithReport } from '../report/run-with-report.ts';
+import { parseLimit, type RunOptions } from '../runner/run-evaluation.ts';
+import { engineFlags, engineOptionsFromArgs, type EngineArgs } from './engine-flags.ts';
 
-export interface RunArgs {
+export interface RunArgs extends EngineArgs {
   model: string;
   tasks?: string;
   preset?: string;
   'max-tiles'?: number;
-  variant?: string;
   backend: string;
   endpoint?: string[];
   'api-key-env'?: string;
@@ -22,7 +23,6 @@ export interface RunArgs {
   'request-timeout'?: number;
   retries?: number;
   'retry-backoff'?: number;
-  device?: string;
   concurrency?: number;
   'batch-size'?: number;
   'preprocess-workers'?: number;
@@ -44,9 +44,9 @@ export interface RunArgs {
   'judge-retries'?: number;
 }
 
-/** The flags `run` and `sweep` share. */
-export function runOptions<T>(y: Argv<T>) {
-  return y
+/** The flags `run` and `sweep` share (sweep takes --variant as a list). */
+export function runOptions<T>(y: Argv<T>, opts: { variantList?: boolean } = {}) {
+  return engineFlags(y, opts)
     .option('model', {
       type: 'string',
       demandOption: true,
@@ -64,7 +64,6 @@ export function runOptions<T>(y: Argv<T>) {
       type: 'number',
       describe: "Override every task's tile cap (InternVL --max-num)",
     })
-    .option('variant', { type: 'string', describe: 'onnx: fp32 | fp16 | int8 | int4' })
     .option('backend', {
       type: 'string',
       default: 'onnx',
@@ -95,10 +94,10 @@ export function runOptions<T>(y: Argv<T>) {
       type: 'number',
       describe: 'openai: first retry wait, seconds (default 0.5; doubles with jitter; Retry-After wins)',
     })
-    .option('device', { type: 'string', describe: 'onnx: cpu | cuda | webgpu' })
     .option('preprocess-workers', {
       type: 'number',
-      describe: 'onnx: image preprocessing worker threads (default: cores - 1; 0 = main thread)',
+      describe:
+        'onnx: image preprocessing worker threads (default: a quarter of the cores, at least 1; 0 = main thread)',
     })
     .option('concurrency', { type: 'number', describe: 'Backend calls in flight (default 1; openai 8)' })
     .option('batch-size', {
@@ -172,7 +171,7 @@ export function runOptionsFromArgs(argv: RunArgs): RunOptions {
       : undefined,
     preset: argv.preset,
     maxTiles: argv['max-tiles'],
-    variant: argv.variant,
+    engine: engineOptionsFromArgs(argv),
     backend: argv.backend as BackendName,
     endpoints: argv.endpoint,
     apiKeyEnv: argv['api-key-env'],
@@ -181,7 +180,6 @@ export function runOptionsFromArgs(argv: RunArgs): RunOptions {
     requestTimeoutMs: argv['request-timeout'] !== undefined ? argv['request-timeout'] * 1000 : undefined,
     retries: argv.retries,
     retryBackoffMs: argv['retry-backoff'] !== undefined ? argv['retry-backoff'] * 1000 : undefined,
-    device: argv.device,
     concurrency,
     batchSize: argv['batch-size'],
     preprocessWorkers: argv['preprocess-workers'],
@@ -193,7 +191,6 @@ export function runOptionsFromArgs(argv: RunArgs): RunOptions {
     resume: argv.resume,
     retryErrors: argv['retry-errors'],
     progress: argv.quiet ? 'none' : (argv.progress as 'auto'),
-    report: argv.report,
     judgeEndpoint: argv['judge-endpoint'],
     judgeModel: argv['judge-model'],
     judgeApiKeyEnv: argv['judge-api-key-env'],
@@ -219,7 +216,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    const summary = await runEvaluation({ ...runOptionsFromArgs(argv), signal: stop.signal });
+    const summary = await runWithReport({ ...runOptionsFromArgs(argv), signal: stop.signal }, argv.report);
     if (!argv.quiet) {
       for (const t of summary.tasks) {
         const a = t.score.aggregate;

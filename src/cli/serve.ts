@@ -6,8 +6,9 @@ import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { createBackend, type BackendName } from '../runner/backends/create.ts';
 import { startServer } from '../runner/serve.ts';
+import { engineFlags, engineOptionsFromArgs, type EngineArgs } from './engine-flags.ts';
 
-interface ServeArgs {
+interface ServeArgs extends EngineArgs {
   model: string;
   port: number;
   host: string;
@@ -17,8 +18,6 @@ interface ServeArgs {
   'allow-remote-images': boolean;
   'max-tiles': number;
   backend: string;
-  variant?: string;
-  device?: string;
   'batch-size'?: number;
   'max-batch'?: number;
   'max-queue': number;
@@ -34,7 +33,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
   describe:
     'Serve a model over an OpenAI-compatible API (chat completions with images, streaming, conversations; models; health)',
   builder: (y) =>
-    y
+    engineFlags(y)
       .option('model', { type: 'string', demandOption: true, describe: 'Model folder (checkpoint or built)' })
       .option('port', { type: 'number', default: 8000, describe: 'Port (0: any free port)' })
       .option('host', {
@@ -67,8 +66,6 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         choices: ['onnx', 'echo'],
         describe: 'onnx engine, or echo (test backend: no model)',
       })
-      .option('variant', { type: 'string', describe: 'fp32 | fp16 | int8 | int4' })
-      .option('device', { type: 'string', describe: 'cpu | cuda | webgpu' })
       .option('max-batch', {
         type: 'number',
         describe:
@@ -96,7 +93,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       })
       .option('preprocess-workers', {
         type: 'number',
-        describe: 'Image preprocessing worker threads (default: cores - 1; 0 = main thread)',
+        describe:
+          'Image preprocessing worker threads (default: a quarter of the cores, at least 1; 0 = main thread)',
       })
       .option('quiet', { type: 'boolean', default: false, describe: 'No request log' }),
   handler: async (argv) => {
@@ -112,8 +110,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
     const backend = await createBackend({
       backend: argv.backend as BackendName,
       model: argv.model,
-      variant: argv.variant,
-      device: argv.device,
+      engine: engineOptionsFromArgs(argv),
       batchSize: argv['max-batch'] ?? argv['batch-size'],
       preprocessWorkers: argv['preprocess-workers'],
     });

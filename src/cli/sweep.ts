@@ -4,12 +4,12 @@
  */
 import type { CommandModule } from 'yargs';
 import { loadThresholds } from '../report/gate-thresholds.ts';
+import { enableDecodedImageCache } from '../model/inputs/decoded-image-cache.ts';
 import { runSweep } from '../report/sweep.ts';
 import { runOptions, runOptionsFromArgs, type RunArgs } from './run.ts';
 
-type SweepArgs = Omit<RunArgs, 'max-tiles' | 'variant'> & {
+type SweepArgs = Omit<RunArgs, 'max-tiles'> & {
   'max-tiles': string;
-  variant?: string;
   'gate-max-drop'?: number;
   'gate-thresholds'?: string;
 };
@@ -37,13 +37,12 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
   describe:
     'Run a grid of tile caps (and variants), reuse finished runs, chart score vs tiles, tokens and latency',
   builder: (y) =>
-    runOptions(y)
+    runOptions(y, { variantList: true })
       .option('max-tiles', {
         type: 'string',
         demandOption: true,
         describe: 'Comma-separated tile caps, e.g. 1,2,4,6,12',
       })
-      .option('variant', { type: 'string', describe: 'Comma-separated variants, e.g. fp16,int8,int4' })
       .option('out', {
         type: 'string',
         demandOption: true,
@@ -61,6 +60,9 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
   handler: async (argv) => {
     const base = runOptionsFromArgs({ ...argv, 'max-tiles': undefined, variant: undefined } as RunArgs);
     const gating = argv['gate-max-drop'] !== undefined || argv['gate-thresholds'] !== undefined;
+    // The runs of a sweep share this process, and decoding does not depend on the tile cap or the variant:
+    // decode each image once (bounded cache, 1 GiB of decoded pixels), not once per grid point.
+    enableDecodedImageCache();
     const result = await runSweep(
       {
         ...base,
@@ -75,7 +77,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
           : undefined,
       },
       (line) => process.stderr.write(`${line}\n`),
-    );
+    ).finally(() => enableDecodedImageCache(0));
     for (const p of result.points) {
       for (const r of p.rows.filter((x) => x.score !== null)) {
         process.stdout.write(

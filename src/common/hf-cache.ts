@@ -14,13 +14,13 @@
  * own origin only, never to a redirect target elsewhere, and never written into any message: every error passes
  * through `redact`).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { pathExists, sha256File } from './files.ts';
 
 /** This harness's own state folder inside a snapshot or dataset root (extraction markers); never a repo file. */
 export const LOCAL_STATE_DIR = '.internvl-eval';
@@ -162,20 +162,6 @@ export async function cachedCommit(env: HubEnv, r: HubRepo): Promise<string | un
   }
 }
 
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** sha256 of a file's bytes, hex. */
-export async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(file), h);
-  return h.digest('hex');
-}
-
 /** Links `snapshots/<commit>/<file>` to the blob (relative symlink, as huggingface_hub does; copy if not allowed). */
 async function linkIntoSnapshot(blob: string, pointer: string): Promise<void> {
   await mkdir(path.dirname(pointer), { recursive: true });
@@ -201,7 +187,7 @@ export async function downloadHubFile(
   if (env.offline) {
     const commit = await cachedCommit(env, r);
     const pointer = commit ? path.join(snapshotDir(env, r, commit), file) : undefined;
-    if (!commit || !pointer || !(await exists(pointer))) {
+    if (!commit || !pointer || !(await pathExists(pointer))) {
       fail(
         env,
         `${label}: not in the cache ${repoCacheDir(env, r)} and HF_HUB_OFFLINE=1 forbids downloading; ` +
@@ -232,17 +218,17 @@ export async function downloadHubFile(
     await mkdir(path.join(repoDir, 'refs', path.dirname(rev)), { recursive: true });
     await writeFile(path.join(repoDir, 'refs', rev), commit);
   }
-  if (await exists(blob)) {
+  if (await pathExists(blob)) {
     const st = await stat(blob);
     if (size === undefined || st.size === size) {
-      if (!(await exists(pointer))) await linkIntoSnapshot(blob, pointer);
+      if (!(await pathExists(pointer))) await linkIntoSnapshot(blob, pointer);
       return { path: pointer, commit, size: st.size, ...(sha ? { sha256: sha } : {}) };
     }
     await rm(blob, { force: true }); // a stale blob of the wrong size: fetch again
   }
   await mkdir(path.dirname(blob), { recursive: true });
   const partial = `${blob}.incomplete`;
-  let have = (await exists(partial)) ? (await stat(partial)).size : 0;
+  let have = (await pathExists(partial)) ? (await stat(partial)).size : 0;
   if (size !== undefined && have > size) {
     await rm(partial, { force: true });
     have = 0;

@@ -17,14 +17,14 @@
  * over. Several archives may share one target folder (MVBench's per-source zips, Video-MME's chunks): folders are
  * merged, files replaced.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import { writeFileAtomic } from '../common/atomic-write.ts';
+import { sha256File } from '../common/files.ts';
 import { PathEscapeError, resolveInside } from './safe-path.ts';
 
 export interface ExtractLimits {
@@ -98,12 +98,6 @@ function paths(dest: string, opts: ExtractOptions, archive: string) {
     marker: path.join(state, 'extracted', markerName(key)),
     tmp: path.join(state, 'extracting', markerName(key).replace(/\.json$/, '')),
   };
-}
-
-export async function sha256OfFile(file: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(file), h);
-  return h.digest('hex');
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -226,7 +220,7 @@ export async function extractZip(
   const limits = { ...DEFAULT_EXTRACT_LIMITS, ...opts.limits };
   const p = paths(dest, opts, archive);
   const label = `archive ${p.key}`;
-  const sha = opts.sha256 ?? (await sha256OfFile(archive));
+  const sha = opts.sha256 ?? (await sha256File(archive));
   const state = await extractionStatus(dest, { ...opts, key: p.key, sha256: sha });
   if (state.done) return { ...state.marker, skipped: true };
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import type { PromptRecipe } from '../model/inputs/prompt-recipe.ts';
+import type { PromptRecipe } from './prompt-recipe.ts';
 import { globToRegExp } from './glob.ts';
 import type { DatasetFormat, JudgeKind, TaskConfig } from './task.ts';
 

@@ -16,13 +16,13 @@ import {
   listRepoFiles,
   LOCAL_STATE_DIR,
   repoCacheDir,
-  sha256File,
   snapshotDir,
   type DownloadedFile,
   type FetchOptions,
   type HubEnv,
   type HubRepo,
 } from '../common/hf-cache.ts';
+import { md5File, pathExists, sha256File } from '../common/files.ts';
 import {
   extractionStatus,
   extractZip,
@@ -37,7 +37,6 @@ import {
   fetchUrlSource,
   isUrlSourced,
   lmuDataDir,
-  md5File,
   urlSourceRoot,
   verifyUrlSource,
   type UrlFetchResult,
@@ -224,7 +223,7 @@ export async function resolveTaskRoot(
   }
   const commit = await cachedCommit(env, hub);
   const dir = commit ? snapshotDir(env, hub, commit) : undefined;
-  if (!dir || !(await exists(dir))) {
+  if (!dir || !(await pathExists(dir))) {
     throw new Error(
       `task ${task.name}: ${hub.repo} is not in the cache ${repoCacheDir(env, hub)}; ` +
         `run \`internvl-eval datasets fetch ${task.name}\` (or give a local copy: --data-root DIR for run, --root DIR for datasets)`,
@@ -258,7 +257,7 @@ export async function verifyTask(
     const files = matchFiles(env, hub.files, await listLocalFiles(root), `task ${task.name}`);
     for (const rel of files) {
       const p = path.join(root, rel);
-      if (!(await exists(p))) {
+      if (!(await pathExists(p))) {
         lines.push({ file: rel, ok: false, detail: 'missing from the snapshot' });
         continue;
       }
@@ -292,7 +291,7 @@ export async function verifyTask(
       });
     } else {
       const p = path.resolve(root, src);
-      if (!(await exists(p))) lines.push({ file: src, ok: false, detail: `not found under ${root}` });
+      if (!(await pathExists(p))) lines.push({ file: src, ok: false, detail: `not found under ${root}` });
       else if (typeof md5 === 'string' && !(await stat(p)).isDirectory()) {
         const actual = await md5File(p);
         lines.push({
@@ -333,11 +332,4 @@ async function verifyExtraction(hub: HubSourceConfig, root: string): Promise<Ver
     }
   }
   return lines;
-}
-
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
 }

@@ -3,7 +3,7 @@
  * is a file, not a class). The zod schema that validates the YAML is in `task-config.ts`; this is the shape the
  * rest of the code consumes.
  */
-import type { PromptRecipe } from '../model/inputs/prompt-recipe.ts';
+import type { PromptRecipe } from './prompt-recipe.ts';
 
 export type DatasetFormat =
   | 'internvl-jsonl'

@@ -11,8 +11,7 @@
  * the server announced and against the md5, and a mismatch removes it. `HF_HUB_OFFLINE=1` (the project's one
  * offline switch, see common/hf-cache.ts `hubEnv`) means no network: a missing file is a clear error.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +20,7 @@ import { pipeline } from 'node:stream/promises';
 import { isGlob } from './glob.ts';
 import { resolveInside } from './safe-path.ts';
 import type { TaskConfig } from './task.ts';
+import { md5File } from '../common/files.ts';
 
 export class UrlSourceError extends Error {}
 
@@ -83,12 +83,6 @@ export function urlSourceOf(task: TaskConfig): UrlSource {
     fail(`${where}: source.path must name the one file the URL downloads to (got ${JSON.stringify(file)})`);
   }
   return { url: u, file: file!, ...(typeof md5 === 'string' ? { md5: md5.toLowerCase() } : {}) };
-}
-
-export async function md5File(file: string): Promise<string> {
-  const h = createHash('md5');
-  await pipeline(createReadStream(file), h);
-  return h.digest('hex');
 }
 
 async function sizeOf(p: string): Promise<number | undefined> {

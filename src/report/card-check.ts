@@ -4,7 +4,8 @@
  *
  * A card value is reproduced when it lies inside the score's own 95% CI widened by `tolerance` on each side. The
  * check only claims "reproduced" when the run could have noticed a miss: fewer than `minSamples` scored samples, or
- * a CI half-width above `precision`, make it "inconclusive" (a 50-sample run agrees with almost any card value).
+ * a CI half-width above `precision` (default 2% of the score's range), make it "inconclusive" (a 50-sample run
+ * agrees with almost any card value).
  */
 import { loadRun } from './run-data.ts';
 import {
@@ -18,7 +19,7 @@ import {
   type CardVerdict,
 } from './gate.ts';
 import { thresholdFor, type TaskThreshold, type Thresholds } from './gate-thresholds.ts';
-import { buildSummary, type SummaryRow } from './summary.ts';
+import { buildSummary, UNIT_MAX, type SummaryRow } from './summary.ts';
 
 export interface CardRule {
   tolerance: number;
@@ -26,8 +27,16 @@ export interface CardRule {
   minSamples: number;
 }
 
-/** Defaults: the bare 95% CI, a CI no wider than ±2 card units, at least 30 samples. */
+/** Defaults for a ×100 score: the bare 95% CI, a CI no wider than ±2 points, at least 30 samples. */
 export const DEFAULT_CARD_RULE: CardRule = { tolerance: 0, precision: 2, minSamples: DEFAULT_MIN_SAMPLES };
+
+/**
+ * The default precision is 2% of the score's range: 2 points for ×100 scores, 20 for OCRBench (/1000), 56 for
+ * the MME sum (/2800), so that one rule means the same thing in every unit.
+ */
+export function defaultPrecision(unit: string): number {
+  return 0.02 * (UNIT_MAX[unit] ?? 100);
+}
 
 export interface CardEvidence {
   score: number | null;
@@ -90,10 +99,11 @@ export function cardEvidenceOf(row: SummaryRow, splitOf?: string): CardEvidence 
   return base;
 }
 
-export function cardRuleOf(t: TaskThreshold): CardRule {
+/** A task's rule: its thresholds where given, else the defaults for its unit. */
+export function cardRuleOf(t: TaskThreshold, unit: string): CardRule {
   return {
     tolerance: t.tolerance ?? DEFAULT_CARD_RULE.tolerance,
-    precision: t.precision ?? DEFAULT_CARD_RULE.precision,
+    precision: t.precision ?? defaultPrecision(unit),
     minSamples: t.minSamples ?? DEFAULT_CARD_RULE.minSamples,
   };
 }
@@ -126,7 +136,10 @@ export async function checkAgainstCard(dir: string, options: CardCheckOptions = 
     rows = rows.filter((r) => options.tasks!.includes(r.task));
   }
   const tasks: CardTaskResult[] = rows.map((row) => {
-    const rule = cardRuleOf(thresholdFor(options.thresholds ?? null, row.task, options.flags ?? {}));
+    const rule = cardRuleOf(
+      thresholdFor(options.thresholds ?? null, row.task, options.flags ?? {}),
+      row.unit,
+    );
     const v = cardVerdict(cardEvidenceOf(row, splitRow(row.task)), rule);
     return {
       task: row.task,

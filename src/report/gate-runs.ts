@@ -42,11 +42,19 @@ export interface PairedGateOptions {
 }
 
 async function load(dir: string, role: string): Promise<RunData> {
+  let run: RunData;
   try {
-    return await loadRun(dir);
+    run = await loadRun(dir);
   } catch (e) {
     throw new GateInputError(`${role} ${(e as Error).message}`);
   }
+  // A run still going or killed holds fewer samples; say so rather than "different samples".
+  const status = (run.manifest as { status?: unknown }).status;
+  if (status !== undefined && status !== 'complete')
+    throw new GateInputError(
+      `${role} ${dir} is ${String(status)}, not complete; finish it (run ... --resume --out ${dir}) before gating`,
+    );
+  return run;
 }
 
 interface ManifestTasks {

@@ -57,11 +57,12 @@ export function pairedVerdict(
     };
   if (!Number.isFinite(lo) || !Number.isFinite(hi))
     return { verdict: 'inconclusive', reason: 'no interval could be computed (no scored draws)' };
-  if (lo >= -rule.maxDrop) return { verdict: 'pass', reason: `lower bound ${f2(lo)} ≥ −${f2(rule.maxDrop)}` };
+  if (lo >= -rule.maxDrop)
+    return { verdict: 'pass', reason: `lower bound ${f2(lo)} >= -${f2(rule.maxDrop)}` };
   if (hi < -rule.maxDrop)
     return {
       verdict: 'regressed',
-      reason: `the whole interval [${f2(lo)}, ${f2(hi)}] is below −${f2(rule.maxDrop)}`,
+      reason: `the whole interval [${f2(lo)}, ${f2(hi)}] is below -${f2(rule.maxDrop)}`,
     };
   const half = (hi - lo) / 2;
   if (half > rule.maxDrop)
@@ -71,7 +72,7 @@ export function pairedVerdict(
     };
   return {
     verdict: 'regressed',
-    reason: `lower bound ${f2(lo)} < −${f2(rule.maxDrop)}`,
+    reason: `lower bound ${f2(lo)} < -${f2(rule.maxDrop)}`,
   };
 }
 

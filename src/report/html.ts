@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { ChartConfiguration } from 'chart.js';
 import type { PredictionRecord } from '../runner/prediction-record.ts';
-import { cardEvidenceOf, cardVerdict, DEFAULT_CARD_RULE } from './card-check.ts';
+import { cardEvidenceOf, cardRuleOf, cardVerdict } from './card-check.ts';
 import { GROUP_TITLES, type RunSummary, type SummaryRow } from './summary.ts';
 
 export interface BrowserSample {
@@ -86,10 +86,10 @@ function fmt(v: number | null, digits: number): string {
 
 /**
  * The reproduction check of `gate --against-card` with its default rule (card inside the 95% CI, CI half-width at
- * most 2 card units, at least 30 samples); the cell's tooltip gives the reason.
+ * most 2% of the score's range, at least 30 samples); the cell's tooltip gives the reason.
  */
 function cardCheckCell(r: SummaryRow): string {
-  const v = cardVerdict(cardEvidenceOf(r), DEFAULT_CARD_RULE);
+  const v = cardVerdict(cardEvidenceOf(r), cardRuleOf({}, r.unit));
   const cls = { reproduced: 'pos', 'not reproduced': 'neg', inconclusive: 'unsure', 'no card value': 'note' }[
     v.verdict
   ];

@@ -8,9 +8,9 @@ import { writeFileAtomic } from '../common/atomic-write.ts';
 import { barChartConfig, PALETTE, renderPng } from './charts.ts';
 import { renderHtml, toBrowserSample, type BrowserSample } from './html.ts';
 import { loadRun, readPredictions } from './run-data.ts';
-import { buildSummary, type RunSummary, type SummaryRow } from './summary.ts';
+import { buildSummary, UNIT_MAX, type RunSummary, type SummaryRow } from './summary.ts';
 import { renderCsv, renderMarkdown } from './tables.ts';
-import { readThumbnailDataUrl } from './thumbnails.ts';
+import { readThumbnailDataUrl } from '../runner/thumbnails.ts';
 
 export interface RunReportFiles {
   summary: string;
@@ -24,9 +24,6 @@ export interface RunReportOptions {
   /** Samples per task kept in the HTML sample browser (default 200). */
   maxSamplesPerTask?: number;
 }
-
-/** Axis tops: ×100 scores, MME's perception (2000) + cognition (800), OCRBench's 1000 questions. */
-const UNIT_MAX: Record<string, number> = { x100: 100, sum: 2800, '/1000': 1000 };
 
 const UNIT_LABEL: Record<string, string> = {
   x100: 'score (×100)',

@@ -48,6 +48,9 @@ export const GROUP_TITLES: Record<SummaryRow['group'], string> = {
   grounding: 'Grounding benchmarks',
 };
 
+/** Full range of a card score by its unit: ×100 scores, MME's perception (2000) + cognition (800), OCRBench's 1000. */
+export const UNIT_MAX: Readonly<Record<string, number>> = { x100: 100, sum: 2800, '/1000': 1000 };
+
 /** Multiplier from per-sample scores (0..1) to card units, by the aggregate's unit label. */
 export function unitScale(unit: string): number {
   return unit === 'x100' ? 100 : unit === '/1000' ? 1000 : 1;

@@ -7,7 +7,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Papa from 'papaparse';
 import type { ChartConfiguration } from 'chart.js';
-import { runEvaluation, type RunOptions } from '../runner/run-evaluation.ts';
+import type { RunOptions } from '../runner/run-evaluation.ts';
+import { runWithReport } from './run-with-report.ts';
 import { PALETTE, renderPng } from './charts.ts';
 import { loadRun } from './run-data.ts';
 import { buildSummary, type SummaryRow } from './summary.ts';
@@ -16,7 +17,7 @@ import { renderGateMarkdown } from './gate-report.ts';
 import { gateRuns } from './gate-runs.ts';
 import type { Thresholds } from './gate-thresholds.ts';
 
-export interface SweepOptions extends Omit<RunOptions, 'maxTiles' | 'variant' | 'out' | 'resume'> {
+export interface SweepOptions extends Omit<RunOptions, 'maxTiles' | 'out' | 'resume'> {
   maxTiles: number[];
   /** Numeric variants (onnx backend); default: one run with the backend's default. */
   variants?: string[];
@@ -152,7 +153,13 @@ export async function runSweep(
       if (reused) log(`sweep: ${name} is complete, reusing it`);
       else {
         log(`sweep: running ${name}`);
-        await runEvaluation({ ...runOpts, maxTiles: t, variant, out: runDir, resume: existsSync(runDir) });
+        await runWithReport({
+          ...runOpts,
+          maxTiles: t,
+          ...(variant ? { engine: { ...runOpts.engine, variant } } : {}),
+          out: runDir,
+          resume: existsSync(runDir),
+        });
       }
       const summary = await buildSummary(await loadRun(runDir));
       points.push({ variant: variant ?? 'default', maxTiles: t, runDir, reused, rows: summary.rows });

@@ -7,7 +7,7 @@ export interface GenerationRequest {
   readonly id: string;
   /**
    * The user turn text with `<image>` placeholders where images go (one per image / frame), as built by the
-   * task's prompt recipe (`src/model/inputs/prompt-recipe.ts`). When it holds no `<image>` and there are images,
+   * task's prompt recipe (`src/datasets/prompt-recipe.ts`). When it holds no `<image>` and there are images,
    * the backend prepends `<image>\n` as InternVL's `chat()` does.
    */
   readonly question: string;

@@ -5,14 +5,20 @@
  * that decides results: resume and merge refuse folders whose `config` differs, naming the keys.
  */
 import type { EndpointStats } from './backend.ts';
+import {
+  hasBuildInfo,
+  readBuildInfo as readGraphBuildInfo,
+  type BuildInfo,
+} from '../model/graph/build-info.ts';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { writeFileAtomicSync } from '../common/atomic-write.ts';
+import { sha256File } from '../common/files.ts';
 import type { TaskConfig } from '../datasets/task.ts';
 import type { BackendInfo } from './backend.ts';
 import type { ShardSpec } from './shard.ts';
@@ -171,12 +177,6 @@ export async function collectEnvironment(): Promise<EnvironmentInfo> {
   };
 }
 
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 /**
  * Hashes the files of a local model folder (or a single model file), recursively, in name order. A reference
  * that is not a local path (a Hugging Face repo id, an endpoint's model name) yields no files and no digest.
@@ -205,12 +205,11 @@ export async function hashModelFiles(ref: string): Promise<{ files: ModelFile[];
   return { files, digest: digest.digest('hex') };
 }
 
-/** Reads a built model folder's `build.json` (engine contract) when present. */
-export function readBuildInfo(ref: string): unknown {
-  const p = path.join(ref, 'build.json');
-  if (!existsSync(p)) return undefined;
+/** A built model folder's `build.json` (the graph builder's one reader) when it has a valid one. */
+export function readBuildInfo(ref: string): BuildInfo | undefined {
+  if (!hasBuildInfo(ref)) return undefined;
   try {
-    return JSON.parse(readFileSync(p, 'utf8'));
+    return readGraphBuildInfo(ref);
   } catch {
     return undefined;
   }

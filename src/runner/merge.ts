@@ -12,7 +12,7 @@ import { diffConfigKeys } from './config-diff.ts';
 import { readManifest, writeManifest, type RunManifest } from './manifest.ts';
 import type { PredictionRecord } from './prediction-record.ts';
 import { readPredictionLog, rewritePredictionLog, sortRecords } from './prediction-log.ts';
-import { resolveScorer, tryWriteReport } from './run-evaluation.ts';
+import { resolveScorer } from './run-evaluation.ts';
 import { formatShard, shardOf } from './shard.ts';
 import { writeRunSubmissions } from './submission.ts';
 import { scoreTask, writeTaskScore, type TaskScore } from './task-score.ts';
@@ -21,8 +21,6 @@ export interface MergeOptions {
   out: string;
   shardDirs: readonly string[];
   commandLine?: readonly string[];
-  /** Write the report after merging (default true). */
-  report?: boolean;
   /** Scorer lookup (default: the metrics registry). */
   getScorer?: (name: string) => Scorer;
 }
@@ -145,10 +143,6 @@ export async function mergeRuns(opts: MergeOptions): Promise<MergeSummary> {
   const notes: string[] = [];
   // Externally scored tasks: each shard wrote a partial submission file; the merged run gets the whole one.
   for (const s of await writeRunSubmissions(runDir)) notes.push(s.note);
-  if (opts.report !== false) {
-    const report = await tryWriteReport(runDir);
-    if (report.note) notes.push(report.note);
-  }
   return { runDir, shards: count, tasks, notes };
 }
 

@@ -7,7 +7,7 @@
  * never waits on preprocessing that could have run ahead. Preparing includes the backend's optional `prepare`
  * (the ONNX backend decodes and tiles images there, on worker threads).
  */
-import { writeThumbnail } from '../report/thumbnails.ts';
+import { writeThumbnail } from './thumbnails.ts';
 import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
 import { isSampleError, type Sample, type SampleOrError } from '../datasets/sample.ts';
@@ -25,7 +25,7 @@ import {
   scoreInputOf,
   type PreparedRequest,
 } from './request.ts';
-import type { RunDeps } from './run-deps.ts';
+import type { RunDeps } from './stages.ts';
 import { inShard, type ShardSpec } from './shard.ts';
 
 export interface TaskProgressSink {

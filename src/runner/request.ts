@@ -8,7 +8,7 @@ import type { TaskConfig } from '../datasets/task.ts';
 import type { SampleScore, ScoreInput } from '../metrics/scorer.ts';
 import type { GenerationRequest, GenerationResult } from './backend.ts';
 import type { PredictionRecord } from './prediction-record.ts';
-import type { RunDeps } from './run-deps.ts';
+import type { RunDeps } from './stages.ts';
 
 export interface PreparedRequest {
   readonly request: GenerationRequest;

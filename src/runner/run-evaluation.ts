@@ -1,7 +1,7 @@
 /**
  * `runEvaluation(options)`: the library behind `internvl-eval run`. Resolves the tasks (task YAML ← preset ←
  * `--max-tiles`), writes the manifest first, runs each task through the pipeline into its append-only log,
- * finalises and scores each log, then writes the report if the report module is present.
+ * finalises and scores each log. The report is not its business: src/report/run-with-report.ts adds it.
  *
  * Run folder (consumed by src/report): manifest.json · predictions/TASK.jsonl · scores/TASK.json.
  */
@@ -11,6 +11,7 @@ import type { TaskConfig } from '../datasets/task.ts';
 import type { Scorer } from '../metrics/scorer.ts';
 import type { Backend, BackendInfo, EndpointStats } from './backend.ts';
 import { createBackend, type BackendName } from './backends/create.ts';
+import type { EngineOptionsInput } from '../model/engine/engine-options.ts';
 import type { Balance, ServerKind } from './backends/openai.ts';
 import { diffConfigKeys } from './config-diff.ts';
 import {
@@ -32,7 +33,7 @@ import {
   sortRecords,
 } from './prediction-log.ts';
 import { createProgress, type ProgressMode } from './progress.ts';
-import { loadRealDeps, type PresetSettings, type RunDeps } from './run-deps.ts';
+import type { PresetSettings, RunDeps } from './stages.ts';
 import type { PredictionRecord } from './prediction-record.ts';
 import { parseShard, type ShardSpec } from './shard.ts';
 import { judgeExternalTask, judgeKindOf, judgedTaskScore } from './judge.ts';
@@ -49,7 +50,8 @@ export interface RunOptions {
   preset?: string;
   /** Overrides every task's tile cap (InternVL `--max-num`). */
   maxTiles?: number;
-  variant?: string;
+  /** onnx: how the engine is built and run (variant, device, threads, ...), passed whole to the backend. */
+  engine?: EngineOptionsInput;
   backend?: BackendName;
   endpoints?: readonly string[];
   /** Name of the environment variable holding the API key (never the key itself: it would land in the manifest). */
@@ -60,7 +62,6 @@ export interface RunOptions {
   retries?: number;
   /** openai: first retry backoff, ms (default 500; doubles, with jitter). */
   retryBackoffMs?: number;
-  device?: string;
   /** Concurrent backend calls (default: 1 for onnx/echo, 8 for openai). */
   concurrency?: number;
   /** Requests per backend call (onnx batched generation; default 1). */
@@ -78,8 +79,6 @@ export interface RunOptions {
   progress?: ProgressMode;
   /** Recorded in the manifest. */
   commandLine?: readonly string[];
-  /** Write the report (src/report `writeRunReport`) after scoring (default true). */
-  report?: boolean;
   /** Messages (default: stderr unless progress is 'none'). */
   log?: (line: string) => void;
   /**
@@ -130,7 +129,7 @@ export interface RunSummary {
   name: string;
   status: RunStatus;
   tasks: TaskRunSummary[];
-  /** Path of the report, when the report module wrote one. */
+  /** Path of the report, when the caller wrote one (src/report/run-with-report.ts). */
   report?: string;
   notes: string[];
   /** openai backend: what each endpoint saw (attempts, retries, failures by kind); also in the manifest. */
@@ -185,7 +184,7 @@ export async function resolveTasks(
 function defaultRunName(opts: RunOptions, backend: string): string {
   const base = path.basename(opts.model.replace(/\/+$/, '')).replace(/[^\w.-]+/g, '_') || 'model';
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-  return `${base}${opts.variant ? `-${opts.variant}` : ''}-${backend}-${stamp}`;
+  return `${base}${opts.engine?.variant ? `-${opts.engine.variant}` : ''}-${backend}-${stamp}`;
 }
 
 function estimateTotal(
@@ -202,7 +201,8 @@ function estimateTotal(
 }
 
 export async function runEvaluation(options: RunOptions): Promise<RunSummary> {
-  const deps = options.deps ?? (await loadRealDeps());
+  // Lazily: a runner test that injects its own stages never loads the engine or ffmpeg.
+  const deps = options.deps ?? (await import('./real-stages.ts')).realDeps;
   const backendName: BackendName = options.backend ?? 'onnx';
   const shard = typeof options.shard === 'string' ? parseShard(options.shard) : options.shard;
   const limit = options.limit === undefined ? undefined : parseLimit(options.limit);
@@ -218,7 +218,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunSummary> {
   const isLocalModel = backendName === 'onnx' && existsSync(options.model);
   const modelFiles = isLocalModel ? await hashModelFiles(options.model) : { files: [], digest: null };
   // OnnxBackend's default variant is fp32; recorded explicitly so `--variant fp32` and no flag resume alike.
-  const variant = options.variant ?? (backendName === 'onnx' ? 'fp32' : null);
+  const variant = options.engine?.variant ?? (backendName === 'onnx' ? 'fp32' : null);
   const config: RunConfig = {
     model: modelFiles.digest ? `sha256:${modelFiles.digest}` : options.model,
     variant,
@@ -272,8 +272,8 @@ export async function runEvaluation(options: RunOptions): Promise<RunSummary> {
     endpoints: [...(options.endpoints ?? [])],
     dataRoot: options.dataRoot ? path.resolve(options.dataRoot) : null,
     configDir: options.configDir ? path.resolve(options.configDir) : null,
-    device: options.device ?? info.device ?? null,
-    executionProvider: executionProvider(backendName, info.device ?? options.device),
+    device: options.engine?.device ?? info.device ?? null,
+    executionProvider: executionProvider(backendName, info.device ?? options.engine?.device),
   });
   const pendingInfo: BackendInfo = { name: backendName, model: options.model };
   const buildInfo = isLocalModel ? readBuildInfo(options.model) : undefined;
@@ -307,8 +307,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunSummary> {
       (await createBackend({
         backend: backendName,
         model: options.model,
-        variant: options.variant,
-        device: options.device,
+        ...(options.engine ? { engine: options.engine } : {}),
         batchSize,
         endpoints: options.endpoints,
         apiKey,
@@ -371,11 +370,6 @@ export async function runEvaluation(options: RunOptions): Promise<RunSummary> {
   const summary: RunSummary = { runDir, name, status: 'complete', tasks: summaries, notes };
   const endpoints = backend.endpointStats?.();
   if (endpoints) summary.endpoints = endpoints;
-  if (options.report !== false) {
-    const report = await tryWriteReport(runDir);
-    if (report.note) notes.push(report.note);
-    if (report.path) summary.report = report.path;
-  }
   for (const n of notes) say(n);
   return summary;
 }
@@ -566,28 +560,4 @@ async function judgeTask(
 export function resolveScorer(task: TaskConfig, deps: Pick<RunDeps, 'getScorer'>): Scorer | null {
   if (task.external || task.scorer.name === 'external') return null;
   return deps.getScorer(task.scorer.name);
-}
-
-/** Calls `writeRunReport(runDir)` from src/report when that module exists. */
-export async function tryWriteReport(runDir: string): Promise<{ path?: string; note?: string }> {
-  let mod: { writeRunReport?: (dir: string) => Promise<unknown> };
-  try {
-    mod = (await import('../report/index.ts')) as typeof mod;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module/.test((err as Error).message)) {
-      return { note: 'report: src/report/index.ts is not present; skipped the report' };
-    }
-    return { note: `report: could not load src/report/index.ts (${(err as Error).message})` };
-  }
-  if (typeof mod.writeRunReport !== 'function')
-    return { note: 'report: src/report has no writeRunReport; skipped' };
-  try {
-    const out = (await mod.writeRunReport(runDir)) as
-      string | { html?: string; markdown?: string } | undefined;
-    if (typeof out === 'string') return { path: out };
-    return out?.html ? { path: out.html } : out?.markdown ? { path: out.markdown } : {};
-  } catch (err) {
-    return { note: `report: writeRunReport failed: ${(err as Error).message}` };
-  }
 }

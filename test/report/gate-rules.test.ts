@@ -1,6 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
-import { cardVerdict, DEFAULT_CARD_RULE } from '../../src/report/card-check.ts';
+import { cardRuleOf, cardVerdict, DEFAULT_CARD_RULE, defaultPrecision } from '../../src/report/card-check.ts';
 import {
   configKeyOf,
   gateExitCode,
@@ -60,6 +60,16 @@ describe('cardVerdict (card value inside the 95% CI widened by the tolerance)', 
   ] as const)('%s -> %s', (_, e, rule, expected) => {
     expect(cardVerdict(e, rule).verdict).toBe(expected);
   });
+  it.each([
+    ['x100', 2],
+    ['/1000', 20],
+    ['sum', 56],
+  ])('default precision for unit %s is 2%% of its range: %d', (unit, p) => {
+    expect(defaultPrecision(unit)).toBeCloseTo(p, 10);
+    expect(cardRuleOf({}, unit).precision).toBeCloseTo(p, 10);
+    expect(cardRuleOf({ precision: 7 }, unit).precision).toBe(7);
+  });
+
   it('no local score, or an explicit reason, is "no card value"', () => {
     expect(cardVerdict({ score: null, ci95: null, card: 60, n: 0 }, DEFAULT_CARD_RULE).verdict).toBe(
       'no card value',

@@ -58,7 +58,6 @@ function lab(specs: TaskSpec[]): Lab {
     progress: 'none',
     deps: fakeDeps,
     commandLine: ['test'],
-    report: false,
   };
   return {
     root,
@@ -83,13 +82,13 @@ const L = lab([
   { name: 'alpha', rows: rows(200, (i) => i % 5 === 4) },
   { name: 'tiny', rows: rows(10, undefined, 't') },
 ]);
-const baseline = L.run('fp16', { variant: 'fp16' });
+const baseline = L.run('fp16', { engine: { variant: 'fp16' } });
 
 describe('gate BASELINE CANDIDATE (paired non-inferiority per task)', () => {
   it('passes a candidate with a balanced handful of flips', async () => {
     // One right→wrong (q0) and one wrong→right (q4: answers its GT).
     const cand = await L.run('int8', {
-      variant: 'int8',
+      engine: { variant: 'int8' },
       backendInstance: new EditedEcho(new Map([...edits([0]), ['q4', 'other 4']])),
     });
     const r = (await gateFromArgs(
@@ -106,7 +105,10 @@ describe('gate BASELINE CANDIDATE (paired non-inferiority per task)', () => {
 
   it('fails a candidate that lost 20 of 160 right answers, naming the task', async () => {
     const lost = Array.from({ length: 20 }, (_, k) => k * 5); // right items 0, 5, 10, ...
-    const cand = await L.run('int4', { variant: 'int4', backendInstance: new EditedEcho(edits(lost)) });
+    const cand = await L.run('int4', {
+      engine: { variant: 'int4' },
+      backendInstance: new EditedEcho(edits(lost)),
+    });
     const r = (await gateFromArgs(
       args([await baseline, cand], { 'max-drop': 2, tasks: 'alpha' }),
     )) as PairedGateResult;
@@ -135,7 +137,7 @@ describe('gate BASELINE CANDIDATE (paired non-inferiority per task)', () => {
 
   it('says inconclusive for too few samples, and for an interval wider than the allowed drop', async () => {
     const cand = await L.run('int4b', {
-      variant: 'int4',
+      engine: { variant: 'int4' },
       backendInstance: new EditedEcho(edits([0, 5])),
     });
     const r = (await gateFromArgs(args([await baseline, cand], { 'max-drop': 0.5 }))) as PairedGateResult;
@@ -157,7 +159,7 @@ describe('gate BASELINE CANDIDATE (paired non-inferiority per task)', () => {
 
   it('takes per-task allowed drops from a thresholds YAML (task entry, then flag, then default)', async () => {
     const cand = await L.run('int4c', {
-      variant: 'int4',
+      engine: { variant: 'int4' },
       backendInstance: new EditedEcho(edits([0, 5, 10, 15, 20, 25])),
     });
     const file = path.join(L.root, 'thresholds.yaml');
@@ -184,7 +186,7 @@ describe('gate BASELINE CANDIDATE (paired non-inferiority per task)', () => {
       },
       { name: 'tiny', rows: rows(10, undefined, 't') },
     ]);
-    const moved = await L.run('moved', { variant: 'int4', dataRoot });
+    const moved = await L.run('moved', { engine: { variant: 'int4' }, dataRoot });
     await expect(gateFromArgs(args([await baseline, moved], { 'max-drop': 1 }))).rejects.toThrow(
       /alpha: the runs hold different samples \(1 only in A: q199; 1 only in B: new\)/,
     );
@@ -194,13 +196,21 @@ describe('gate BASELINE CANDIDATE (paired non-inferiority per task)', () => {
       { name: 'alpha', rows: rows(200, (i) => i % 5 === 4 || i === 7) },
       { name: 'tiny', rows: rows(10, undefined, 't') },
     ]);
-    const regt = await L.run('regt', { variant: 'int4', dataRoot: path.join(gt, 'data') });
+    const regt = await L.run('regt', { engine: { variant: 'int4' }, dataRoot: path.join(gt, 'data') });
     const err = await gateFromArgs(args([await baseline, regt], { 'max-drop': 1 })).catch((e) => e);
     expect(err).toBeInstanceOf(GateInputError);
     expect(err.message).toMatch(/alpha: sample q7 has different ground truth/);
     expect(err.exitCode).toBe(2);
+    // A run that did not finish.
+    const killed = path.join(L.root, 'results', 'killed');
+    cpSync(await baseline, killed, { recursive: true });
+    const m = JSON.parse(readFileSync(path.join(killed, 'manifest.json'), 'utf8'));
+    writeFileSync(path.join(killed, 'manifest.json'), JSON.stringify({ ...m, status: 'interrupted' }));
+    await expect(gateFromArgs(args([await baseline, killed], { 'max-drop': 1 }))).rejects.toThrow(
+      /candidate .*killed is interrupted, not complete/,
+    );
     // A task only in the baseline.
-    const only = await L.run('only-alpha', { variant: 'int4', tasks: ['alpha'] });
+    const only = await L.run('only-alpha', { engine: { variant: 'int4' }, tasks: ['alpha'] });
     await expect(gateFromArgs(args([await baseline, only], { 'max-drop': 1 }))).rejects.toThrow(
       /a task is missing from a run: tiny \(not in candidate only-alpha\)/,
     );
@@ -210,7 +220,7 @@ describe('gate BASELINE CANDIDATE (paired non-inferiority per task)', () => {
   });
 
   it('refuses settings that differ beyond the compared ones, naming them; --vary allows them', async () => {
-    const tiles = await L.run('tiles12', { variant: 'fp16', maxTiles: 12 });
+    const tiles = await L.run('tiles12', { engine: { variant: 'fp16' }, maxTiles: 12 });
     const err = await gateFromArgs(args([await baseline, tiles], { 'max-drop': 1 })).catch((e) => e);
     expect(err).toBeInstanceOf(GateInputError);
     expect(err.message).toMatch(/settings other than the ones being compared: maxTiles \(null → 12\)/);
@@ -234,7 +244,7 @@ describe('gate BASELINE CANDIDATE (paired non-inferiority per task)', () => {
         return out.map((r) => (r.id === 'q3' ? { ...r, text: '', error: 'out of memory' } : r));
       }
     }
-    const cand = await L.run('failing', { variant: 'int4', backendInstance: new Failing() });
+    const cand = await L.run('failing', { engine: { variant: 'int4' }, backendInstance: new Failing() });
     const r = (await gateFromArgs(
       args([await baseline, cand], { 'max-drop': 5, tasks: 'alpha' }),
     )) as PairedGateResult;
@@ -331,7 +341,10 @@ describe('internvl-eval gate (exit codes of the real command)', () => {
     expect(readFileSync(md, 'utf8')).toContain('### Regression gate: copy vs fp16: PASS');
 
     const lost = Array.from({ length: 20 }, (_, k) => k * 5);
-    const bad = await L.run('int4-cli', { variant: 'int4', backendInstance: new EditedEcho(edits(lost)) });
+    const bad = await L.run('int4-cli', {
+      engine: { variant: 'int4' },
+      backendInstance: new EditedEcho(edits(lost)),
+    });
     const fail = await cli([b, bad, '--max-drop', '1', '--tasks', 'alpha', '--json']);
     expect(fail.code).toBe(1);
     expect(JSON.parse(fail.stdout).tasks[0]).toMatchObject({ task: 'alpha', verdict: 'regressed' });

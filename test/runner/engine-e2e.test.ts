@@ -114,7 +114,7 @@ describe('runEvaluation on the tiny engine', () => {
     const cacheDir = path.join(root, 'cache');
     const tasks = ['t_vqa', 't_mcq', 't_mme'];
     const run = async (out: string, batch: number) => {
-      const backend = await OnnxBackend.load(ckpt.dir, { cacheDir, maxBatch: batch });
+      const backend = await OnnxBackend.load(ckpt.dir, { engine: { cacheDir }, maxBatch: batch });
       try {
         return await runEvaluation({
           model: ckpt.dir,
@@ -125,7 +125,6 @@ describe('runEvaluation on the tiny engine', () => {
           out: path.join(root, out),
           batchSize: batch,
           progress: 'none',
-          report: false,
           backendInstance: backend,
         });
       } finally {

@@ -10,7 +10,7 @@ import type { Sample, SampleOrError } from '../../src/datasets/sample.ts';
 import type { TaskConfig } from '../../src/datasets/task.ts';
 import { getScorer } from '../../src/metrics/registry.ts';
 import type { Backend, GenerationRequest, GenerationResult } from '../../src/runner/backend.ts';
-import type { RunDeps } from '../../src/runner/run-deps.ts';
+import type { RunDeps } from '../../src/runner/stages.ts';
 
 // A 2x2 red PNG (made with sharp).
 export const PNG_2X2 = Buffer.from(

@@ -21,6 +21,7 @@ import {
 } from '../../src/runner/judge-client.ts';
 import type { PredictionRecord } from '../../src/runner/prediction-record.ts';
 import { runEvaluation } from '../../src/runner/run-evaluation.ts';
+import { runWithReport } from '../../src/report/run-with-report.ts';
 import { runOptionsFromArgs, type RunArgs } from '../../src/cli/run.ts';
 import { FakeBackend, fakeDeps, readJsonl, tempDir, writeTasks } from './helpers.ts';
 
@@ -386,7 +387,7 @@ describe('runEvaluation --judge-endpoint', () => {
     );
     const out = path.join(root, 'run');
     try {
-      const s = await runEvaluation({
+      const s = await runWithReport({
         model: 'fake',
         backend: 'echo',
         tasks: ['mmvet', 'docvqa_test'],
@@ -489,7 +490,6 @@ describe('runEvaluation --judge-endpoint', () => {
       progress: 'none' as const,
       deps: fakeDeps,
       commandLine: ['test'],
-      report: false,
       backendInstance: new FakeBackend(),
       judgeEndpoint: endpoint,
       judgeModel: 'fake-gpt',
@@ -538,7 +538,6 @@ describe('runEvaluation --judge-endpoint', () => {
       'retry-errors': false,
       quiet: true,
       progress: 'none',
-      report: false,
       'judge-endpoint': 'http://127.0.0.1:1',
       'judge-model': 'gpt-4o',
       'judge-api-key-env': 'OPENAI_API_KEY',

@@ -90,7 +90,6 @@ describe('kill and resume a real run', () => {
       dataRoot,
       out: fresh,
       progress: 'none',
-      report: false,
     });
     for (const t of ['alpha', 'beta']) {
       const got = stable(path.join(out, 'predictions', `${t}.jsonl`));

@@ -18,7 +18,7 @@ import {
 } from '../../src/runner/backends/http-json.ts';
 import { OpenAIBackend } from '../../src/runner/backends/openai.ts';
 import { runEvaluation } from '../../src/runner/run-evaluation.ts';
-import { FaultServer, seeded, type Fault } from './fault-server.ts';
+import { answerFor, FaultServer, seeded, type ChatBody, type Fault } from './fault-server.ts';
 import { readJsonl, tempDir, writeTasks } from './helpers.ts';
 
 const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bin/internvl-eval.js');
@@ -54,7 +54,7 @@ const req = (id: string, question = `q ${id}`): GenerationRequest => ({
 });
 
 const servers: FaultServer[] = [];
-async function faulty(plan: (n: number) => Fault, maxStallMs = 2_000): Promise<FaultServer> {
+async function faulty(plan: (n: number, body: ChatBody) => Fault, maxStallMs = 2_000): Promise<FaultServer> {
   const s = await FaultServer.start({ plan, maxStallMs });
   servers.push(s);
   return s;
@@ -272,7 +272,12 @@ describe('openai backend endpoint health', () => {
 });
 
 /** Faults for the matrix: a seeded mix of every kind, about 35% of attempts. */
-function matrixPlan(seed: number, downAt: number | null): (n: number) => Fault {
+function matrixPlan(
+  seed: number,
+  downAt: number | null,
+  /** Questions every server refuses (400): they must end as named error records, once each. */
+  refused: ReadonlySet<string> = new Set(),
+): (n: number, body: ChatBody) => Fault {
   const rnd = seeded(seed);
   const faults: Fault[] = [
     { kind: 'status', status: 500 },
@@ -285,7 +290,8 @@ function matrixPlan(seed: number, downAt: number | null): (n: number) => Fault {
     { kind: 'truncated' },
     { kind: 'not-json' },
   ];
-  return (n) => {
+  return (n, body) => {
+    if (refused.has(answerFor(body))) return { kind: 'status', status: 400 };
     if (n === downAt) return { kind: 'down', ms: 800 };
     const x = rnd();
     if (x < 0.35) return faults[Math.floor(rnd() * faults.length)];
@@ -296,9 +302,10 @@ function matrixPlan(seed: number, downAt: number | null): (n: number) => Fault {
 
 describe('a run over faulty endpoints', () => {
   it('ends with every sample exactly once, each failure named, retries and errors counted per endpoint', async () => {
-    const a = await faulty(matrixPlan(1, 10), 1_000);
-    const b = await faulty(matrixPlan(2, null), 1_000);
-    const c = await faulty(matrixPlan(3, 25), 1_000);
+    const refused = new Set(['q7', 'q41']);
+    const a = await faulty(matrixPlan(1, 10, refused), 1_000);
+    const b = await faulty(matrixPlan(2, null, refused), 1_000);
+    const c = await faulty(matrixPlan(3, 25, refused), 1_000);
     const root = tempDir('runner-faults-');
     const rows = Array.from({ length: 60 }, (_, i) => ({
       question_id: `s${i}`,
@@ -321,7 +328,6 @@ describe('a run over faulty endpoints', () => {
       requestTimeoutMs: 300,
       concurrency: 6,
       progress: 'none',
-      report: false,
     });
     const records = readJsonl(path.join(out, 'predictions', 'alpha.jsonl'));
     const ids = records.map((r) => r.id as string);
@@ -336,10 +342,12 @@ describe('a run over faulty endpoints', () => {
     expect(lost).toBe(0);
     expect(duplicated).toBe(0);
     expect(faults).toBeGreaterThan(20);
+    expect(errors.map((r) => r.id).sort()).toEqual(['s41', 's7']);
     for (const r of records) {
       if (r.error !== undefined) {
         expect(r.error).toMatch(
-          new RegExp(`^(gave up after \\d+ attempts \\(.*\\); last: )?(${FAILURE_KINDS.join('|')}): `),
+          // The runner marks a backend's failure `model: `; the kind follows.
+          new RegExp(`^model: (gave up after \\d+ attempts \\(.*\\); last: )?(${FAILURE_KINDS.join('|')}): `),
         );
       } else {
         expect(r.prediction).toBe(`q${r.id.slice(1)}`);
@@ -351,7 +359,8 @@ describe('a run over faulty endpoints', () => {
     const sum = (f: (s: (typeof stats)[number]) => number) => stats.reduce((n, s) => n + f(s), 0);
     const injected = (k: Fault['kind']) => [a, b, c].reduce((n, s) => n + (s.injected.get(k) ?? 0), 0);
     expect(sum((s) => s.ok)).toBe(records.length - errors.length);
-    expect(sum((s) => s.errors['http-5xx'] ?? 0)).toBe(injected('status'));
+    expect(sum((s) => s.errors['http-4xx'] ?? 0)).toBe(refused.size);
+    expect(sum((s) => (s.errors['http-5xx'] ?? 0) + (s.errors['http-4xx'] ?? 0))).toBe(injected('status'));
     expect(sum((s) => s.errors['rate-limited'] ?? 0)).toBe(injected('rate-limit'));
     expect(sum((s) => s.errors.truncated ?? 0)).toBe(injected('truncated'));
     expect(sum((s) => s.errors['not-json'] ?? 0)).toBe(injected('not-json'));
@@ -451,7 +460,9 @@ describe('kill -9 and --resume in the middle of faults', () => {
     expect(a.faults + b.faults).toBeGreaterThan(5);
     for (const r of records) {
       if (r.error !== undefined)
-        expect(r.error).toMatch(/^(gave up after \d+ attempts \(.*\); last: )?[a-z0-9-]+: /);
+        expect(r.error).toMatch(
+          new RegExp(`^model: (gave up after \\d+ attempts \\(.*\\); last: )?(${FAILURE_KINDS.join('|')}): `),
+        );
       else expect(r.prediction).toBe(`q${r.id.slice(1)}`);
     }
     const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));

@@ -61,7 +61,6 @@ function setup(specs: TaskSpec[]) {
     dataRoot,
     progress: 'none',
     deps: fakeDeps,
-    report: false,
   };
   return { root, base, dataRoot };
 }
@@ -151,7 +150,11 @@ describe('OnnxBackend.prepare (preprocessing on worker threads)', () => {
     const ckpt = await makeTinyCheckpoint(path.join(root, 'ckpt'), { seed: 0 });
     const cacheDir = path.join(root, 'cache');
     const runWith = async (preprocessWorkers: number) => {
-      const backend = await OnnxBackend.load(ckpt.dir, { cacheDir, maxBatch: 2, preprocessWorkers });
+      const backend = await OnnxBackend.load(ckpt.dir, {
+        engine: { cacheDir },
+        maxBatch: 2,
+        preprocessWorkers,
+      });
       try {
         const s = await runEvaluation({
           ...base,
@@ -188,7 +191,7 @@ describe('OnnxBackend.prepare (preprocessing on worker threads)', () => {
     const root = tempDir('prepare-onnx-');
     const ckpt = await makeTinyCheckpoint(path.join(root, 'ckpt'), { seed: 1 });
     const backend = await OnnxBackend.load(ckpt.dir, {
-      cacheDir: path.join(root, 'cache'),
+      engine: { cacheDir: path.join(root, 'cache') },
       preprocessWorkers: 1,
     });
     try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { realDeps } from '../../src/runner/real-deps.ts';
+import { realDeps } from '../../src/runner/real-stages.ts';
 import { resolveTasks } from '../../src/runner/run-evaluation.ts';
 
 describe('task resolution with the shipped configs', () => {

@@ -24,7 +24,6 @@ function setup(specs: TaskSpec[]) {
     progress: 'none',
     deps: fakeDeps,
     commandLine: ['test'],
-    report: false,
   };
   return { root, base };
 }
@@ -47,9 +46,10 @@ describe('runEvaluation end to end (fake backend)', () => {
       { name: 'beta', rows: rows(4, false), scorer: 'anls', maxTiles: 2 },
     ]);
     const out = path.join(root, 'results', 'run1');
-    const summary = await runEvaluation({ ...base, out, report: true, backendInstance: new FakeBackend() });
+    const summary = await runEvaluation({ ...base, out, backendInstance: new FakeBackend() });
     expect(summary.status).toBe('complete');
-    expect(summary.report === undefined || existsSync(summary.report)).toBe(true);
+    expect(summary.report).toBeUndefined(); // the runner writes the run folder only
+    expect(existsSync(path.join(out, 'report.html'))).toBe(false);
     const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
     expect(manifest.status).toBe('complete');
     expect(manifest.config.tasks.alpha.maxTiles).toBe(6);

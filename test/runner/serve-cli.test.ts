@@ -67,7 +67,6 @@ describe('serve CLI + openai backend', () => {
         dataRoot,
         out: path.join(root, 'o'),
         progress: 'none',
-        report: false,
         deps: fakeDeps,
         retries: 0,
       });

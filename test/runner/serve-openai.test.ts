@@ -314,6 +314,45 @@ describe('openai backend', () => {
     }
   });
 
+  it('sends a conversation that serve turns back into the same history, images in their turns', async () => {
+    const backend = new RecordingBackend(1);
+    const s = await startServer({ backend, modelName: 'tiny' });
+    try {
+      const client = new OpenAIBackend({ endpoints: [s.url], model: 'tiny', retries: 0 });
+      const history: [string, string][] = [
+        ['<image>\nWhat is this? answer:x', 'A square.'],
+        ['No image here.', 'Fine.'],
+        ['Frame1: <image>\nFrame2: <image>\nAnd these?', 'Two frames.'],
+      ];
+      const conversation = req({
+        id: 'conv',
+        question: '<image>\nLast one? answer:done',
+        images: [PNG_2X2, PNG_2X2, PNG_2X2, PNG_2X2],
+        maxTiles: [1, 2, 3, 4],
+        history,
+      });
+      const [r] = await client.generate([conversation]);
+      expect(r.error).toBeUndefined();
+      expect(r.text).toBe('done');
+      const seen = backend.seen.at(-1)!;
+      expect(seen.history).toEqual(history);
+      expect(seen.question).toBe(conversation.question);
+      expect(seen.maxTiles).toEqual([1, 2, 3, 4]);
+      const body = buildChatBody(conversation, 'tiny', 'generic') as any;
+      expect(body.messages.map((m: { role: string }) => m.role)).toEqual([
+        'user',
+        'assistant',
+        'user',
+        'assistant',
+        'user',
+        'assistant',
+        'user',
+      ]);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('puts tiling where lmdeploy and vLLM read it', () => {
     const lm = buildChatBody(req(), 'm', 'lmdeploy') as any;
     expect(lm.messages[0].content[0].image_url.max_dynamic_patch).toBe(12);

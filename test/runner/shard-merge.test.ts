@@ -27,7 +27,6 @@ async function setup() {
     configDir,
     dataRoot,
     progress: 'none',
-    report: false,
     deps: fakeDeps,
   };
   const run = (out: string, extra: Partial<RunOptions> = {}) =>
@@ -49,7 +48,6 @@ describe('shards and merge', () => {
     const merged = await mergeRuns({
       out: path.join(root, 'merged'),
       shardDirs: [path.join(root, 's1'), path.join(root, 's0')],
-      report: false,
     });
     expect(merged.shards).toBe(2);
     for (const t of ['alpha', 'beta']) {
@@ -75,31 +73,31 @@ describe('shards and merge', () => {
     await run('b1', { shard: '1/2', maxTiles: 2 });
     await run('c0', { shard: '0/3' });
     const dir = (d: string) => path.join(root, d);
-    await expect(
-      mergeRuns({ out: dir('m1'), shardDirs: [dir('a0'), dir('b1')], report: false }),
-    ).rejects.toThrow(/differs .* at: maxTiles, tasks\.alpha\.maxTiles, tasks\.beta\.maxTiles/);
-    await expect(mergeRuns({ out: dir('m2'), shardDirs: [dir('a0')], report: false })).rejects.toThrow(
+    await expect(mergeRuns({ out: dir('m1'), shardDirs: [dir('a0'), dir('b1')] })).rejects.toThrow(
+      /differs .* at: maxTiles, tasks\.alpha\.maxTiles, tasks\.beta\.maxTiles/,
+    );
+    await expect(mergeRuns({ out: dir('m2'), shardDirs: [dir('a0')] })).rejects.toThrow(
       /missing shard\(s\) 1\/2/,
     );
-    await expect(
-      mergeRuns({ out: dir('m3'), shardDirs: [dir('a0'), dir('a0'), dir('a1')], report: false }),
-    ).rejects.toThrow(/given twice/);
-    await expect(
-      mergeRuns({ out: dir('m4'), shardDirs: [dir('a0'), dir('c0')], report: false }),
-    ).rejects.toThrow(/is shard 0\/3 but .* has 2 shards/);
+    await expect(mergeRuns({ out: dir('m3'), shardDirs: [dir('a0'), dir('a0'), dir('a1')] })).rejects.toThrow(
+      /given twice/,
+    );
+    await expect(mergeRuns({ out: dir('m4'), shardDirs: [dir('a0'), dir('c0')] })).rejects.toThrow(
+      /is shard 0\/3 but .* has 2 shards/,
+    );
     const man = JSON.parse(readFileSync(path.join(dir('a1'), 'manifest.json'), 'utf8'));
     writeFileSync(path.join(dir('a1'), 'manifest.json'), JSON.stringify({ ...man, status: 'running' }));
-    await expect(
-      mergeRuns({ out: dir('m5'), shardDirs: [dir('a0'), dir('a1')], report: false }),
-    ).rejects.toThrow(/not complete \(status running\)/);
+    await expect(mergeRuns({ out: dir('m5'), shardDirs: [dir('a0'), dir('a1')] })).rejects.toThrow(
+      /not complete \(status running\)/,
+    );
     writeFileSync(path.join(dir('a1'), 'manifest.json'), JSON.stringify(man));
     // A record in the wrong shard (e.g. a hand-copied log) is refused.
     const a0log = path.join(dir('a0'), 'predictions', 'alpha.jsonl');
     const a1first = readFileSync(path.join(dir('a1'), 'predictions', 'alpha.jsonl'), 'utf8').split('\n')[0];
     writeFileSync(a0log, readFileSync(a0log, 'utf8') + a1first + '\n');
-    await expect(
-      mergeRuns({ out: dir('m6'), shardDirs: [dir('a0'), dir('a1')], report: false }),
-    ).rejects.toThrow(/belongs to shard 1\/2, not 0\/2/);
+    await expect(mergeRuns({ out: dir('m6'), shardDirs: [dir('a0'), dir('a1')] })).rejects.toThrow(
+      /belongs to shard 1\/2, not 0\/2/,
+    );
   });
 });
 
@@ -123,7 +121,6 @@ describe('merge of an externally scored task', () => {
       configDir,
       dataRoot,
       progress: 'none',
-      report: false,
       deps: fakeDeps,
     };
     for (const i of [0, 1]) {
@@ -143,7 +140,6 @@ describe('merge of an externally scored task', () => {
     const merged = await mergeRuns({
       out: path.join(root, 'm'),
       shardDirs: [path.join(root, 's0'), path.join(root, 's1')],
-      report: false,
     });
     const sub = JSON.parse(readFileSync(path.join(root, 'm', 'submissions', 'vet.json'), 'utf8'));
     expect(Object.keys(sub).sort()).toEqual(rows.map((r) => `v1_${r.question_id}`).sort());

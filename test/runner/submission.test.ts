@@ -4,7 +4,7 @@ import readXlsxFile from 'read-excel-file/node';
 import { describe, expect, it } from 'vitest';
 import type { TaskConfig } from '../../src/datasets/task.ts';
 import type { PredictionRecord } from '../../src/runner/prediction-record.ts';
-import { loadRealDeps } from '../../src/runner/run-deps.ts';
+import { realDeps } from '../../src/runner/real-stages.ts';
 import { runEvaluation } from '../../src/runner/run-evaluation.ts';
 import { renderMarkdown } from '../../src/report/tables.ts';
 import type { RunSummary as ReportSummary } from '../../src/report/summary.ts';
@@ -299,7 +299,6 @@ describe('runEvaluation writes the submission of an external task', () => {
       progress: 'none',
       deps: fakeDeps,
       commandLine: ['test'],
-      report: false,
       backendInstance: new FakeBackend(),
     });
     expect(s.tasks[0].submissionFile).toBe(path.join(out, 'submissions', 'vet.json'));
@@ -352,9 +351,8 @@ describe('runEvaluation writes the submission of an external task', () => {
       dataRoot,
       out: path.join(root, 'run'),
       progress: 'none',
-      deps: await loadRealDeps(),
+      deps: realDeps,
       commandLine: ['test'],
-      report: false,
       backendInstance: new FakeBackend(),
     });
     const data = await readSheet(s.tasks[0].submissionFile!);

@@ -30,17 +30,33 @@ export function randomTensors(config: InternVLConfig, seed: number): Map<string,
   for (const { name, shape } of expectedTensors(config)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const values = new Float32Array(n);
-    const spec = initSpec(name, shape, config);
-    if (spec.kind === 'uniform') {
-      const u = uniformStream(streamSeed(seed, name));
-      for (let i = 0; i < n; i++) values[i] = spec.lo + (spec.hi - spec.lo) * u();
-    } else {
-      const g = normalStream(streamSeed(seed, name));
-      for (let i = 0; i < n; i++) values[i] = spec.mean + spec.std * g();
-    }
+    randomValues(config, seed, name, shape)(values);
     out.set(name, { dtype: 'BF16', shape, values });
   }
   return out;
+}
+
+/**
+ * The random values of one tensor as a generator of consecutive chunks: each call fills `into` with the next
+ * `into.length` values, so a full-size checkpoint is written a chunk at a time (the same values as randomTensors).
+ */
+export function randomValues(
+  config: InternVLConfig,
+  seed: number,
+  name: string,
+  shape: number[],
+): (into: Float32Array) => void {
+  const spec = initSpec(name, shape, config);
+  if (spec.kind === 'uniform') {
+    const u = uniformStream(streamSeed(seed, name));
+    return (into) => {
+      for (let i = 0; i < into.length; i++) into[i] = spec.lo + (spec.hi - spec.lo) * u();
+    };
+  }
+  const g = normalStream(streamSeed(seed, name));
+  return (into) => {
+    for (let i = 0; i < into.length; i++) into[i] = spec.mean + spec.std * g();
+  };
 }
 
 type InitSpec = { kind: 'normal'; mean: number; std: number } | { kind: 'uniform'; lo: number; hi: number };

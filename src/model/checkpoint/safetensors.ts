@@ -11,6 +11,7 @@ import {
   isSupportedDtype,
   type TensorDtype,
 } from './dtype.ts';
+import { pathExists } from '../../common/files.ts';
 
 /** Same sanity limit as the Rust `safetensors` crate (MAX_HEADER_SIZE = 100 MB). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -162,9 +163,9 @@ export class SafetensorsStore {
       return new SafetensorsStore([header], new Map(header.tensors));
     }
     const index = path.join(abs, INDEX_FILE);
-    if (await exists(index)) return SafetensorsStore.openIndex(index);
+    if (await pathExists(index)) return SafetensorsStore.openIndex(index);
     const single = path.join(abs, SINGLE_FILE);
-    if (await exists(single)) return SafetensorsStore.open(single);
+    if (await pathExists(single)) return SafetensorsStore.open(single);
     throw new Error(`${abs}: no ${SINGLE_FILE} or ${INDEX_FILE} in this folder`);
   }
 
@@ -187,7 +188,7 @@ export class SafetensorsStore {
     const headers = await Promise.all(
       shardNames.map((s) => {
         const shardPath = path.resolve(dir, s);
-        return exists(shardPath).then((ok) => {
+        return pathExists(shardPath).then((ok) => {
           if (!ok)
             throw new Error(`${indexFile}: shard ${s} listed in weight_map does not exist (${shardPath})`);
           return readSafetensorsHeader(shardPath);
@@ -301,6 +302,66 @@ export async function writeSafetensors(
   await writeFile(file, [lenBuf, headerBuf, ...blobs]);
 }
 
+/** One tensor of a streamed write: its header entry and a producer of its bytes, called in order, chunk by chunk. */
+export interface StreamedTensor {
+  readonly name: string;
+  readonly dtype: TensorDtype;
+  readonly shape: number[];
+  /** Writes the tensor's bytes, in order, through `write` (any number of calls; total = the tensor's size). */
+  produce(write: (bytes: Uint8Array) => Promise<void>): Promise<void>;
+}
+
+/**
+ * writeSafetensors for checkpoints too big for memory: the header is computed from the shapes, then each tensor's
+ * bytes are written as they are produced (peak memory = one producer chunk, not the model). Same file layout.
+ */
+export async function writeSafetensorsStreaming(
+  file: string,
+  tensors: readonly StreamedTensor[],
+  metadata: Record<string, string> = {},
+): Promise<void> {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header['__metadata__'] = metadata;
+  let offset = 0;
+  const sizes: number[] = [];
+  for (const t of tensors) {
+    const size = t.shape.reduce((a, b) => a * b, 1) * BYTES_PER_ELEMENT[t.dtype];
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + size] };
+    sizes.push(size);
+    offset += size;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json, 'utf8') % 8)) % 8);
+  const headerBuf = Buffer.from(json, 'utf8');
+  const lenBuf = Buffer.alloc(8);
+  lenBuf.writeBigUInt64LE(BigInt(headerBuf.byteLength));
+  const fh = await open(file, 'w');
+  try {
+    await fh.write(lenBuf);
+    await fh.write(headerBuf);
+    for (let i = 0; i < tensors.length; i++) {
+      let written = 0;
+      await tensors[i].produce(async (bytes) => {
+        written += bytes.byteLength;
+        if (written > sizes[i])
+          throw new Error(
+            `writeSafetensorsStreaming ${file}: tensor "${tensors[i].name}" produced too many bytes`,
+          );
+        let done = 0;
+        while (done < bytes.byteLength)
+          done += (await fh.write(bytes, done, bytes.byteLength - done)).bytesWritten;
+      });
+      if (written !== sizes[i]) {
+        throw new Error(
+          `writeSafetensorsStreaming ${file}: tensor "${tensors[i].name}" produced ${written} bytes, expected ${sizes[i]}`,
+        );
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 async function readExactly(fh: FileHandle, buf: Uint8Array, position: number, file: string): Promise<void> {
   let done = 0;
   while (done < buf.byteLength) {
@@ -308,13 +369,6 @@ async function readExactly(fh: FileHandle, buf: Uint8Array, position: number, fi
     if (bytesRead === 0) throw new Error(`${file}: unexpected end of file at byte ${position + done}`);
     done += bytesRead;
   }
-}
-
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -12,8 +12,10 @@ import {
   INTERNVL2_VOCAB_SIZE,
   type ModelSizes,
 } from './internvl2-files.ts';
-import { randomTensors, TINY_SIZES } from './random-weights.ts';
-import { writeSafetensors } from './safetensors.ts';
+import { randomValues, TINY_SIZES } from './random-weights.ts';
+import { writeSafetensorsStreaming, type StreamedTensor } from './safetensors.ts';
+import { float32ToBytes } from './dtype.ts';
+import { expectedTensors } from './tensor-names.ts';
 import { makeTinyTokenizer } from '../inputs/tiny-tokenizer.ts';
 
 /** Tokenizer files to put in the checkpoint. */
@@ -60,7 +62,6 @@ export async function makeTinyCheckpoint(
 
   const configJson = internVL2ConfigJson(sizes, tokenizer.vocabSize);
   const config = parseInternVLConfig(configJson, path.join(dir, 'config.json'));
-  const tensors = randomTensors(config, seed);
 
   const written: string[] = [];
   const writeJson = async (name: string, value: unknown) => {
@@ -72,13 +73,40 @@ export async function makeTinyCheckpoint(
     'generation_config.json',
     generationConfigJson(specialTokenId(tokenizer, '<|im_end|>') ?? 92542),
   );
-  await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+  await writeSafetensorsStreaming(path.join(dir, 'model.safetensors'), streamedRandomTensors(config, seed), {
+    format: 'pt',
+  });
   written.push('model.safetensors');
   await writeFile(path.join(dir, 'tokenizer.model'), tokenizer.model);
   written.push('tokenizer.model');
   await writeJson('tokenizer_config.json', tokenizer.tokenizerConfig);
   for (const [name, value] of Object.entries(tokenizer.extraJson ?? {})) await writeJson(name, value);
   return { dir, config, vocabSize: tokenizer.vocabSize, files: written };
+}
+
+/** Values per chunk of a streamed tensor (4 MiB of float32): the largest tensor never sits in memory whole. */
+const CHUNK_VALUES = 1 << 20;
+
+/**
+ * The random bf16 tensors of `config` (the values of randomTensors), produced a chunk at a time: a full-size
+ * InternVL2-2B checkpoint (4.4 GB) is written with a few MB of buffers instead of ~13 GB of arrays.
+ */
+export function streamedRandomTensors(config: InternVLConfig, seed: number): StreamedTensor[] {
+  return expectedTensors(config).map(({ name, shape }) => ({
+    name,
+    dtype: 'BF16' as const,
+    shape,
+    produce: async (write) => {
+      const next = randomValues(config, seed, name, shape);
+      const total = shape.reduce((a, b) => a * b, 1);
+      const chunk = new Float32Array(Math.min(CHUNK_VALUES, total));
+      for (let done = 0; done < total; done += chunk.length) {
+        const part = chunk.subarray(0, Math.min(chunk.length, total - done));
+        next(part);
+        await write(float32ToBytes('BF16', part));
+      }
+    },
+  }));
 }
 
 async function realTokenizerFiles(tokenizerDir: string): Promise<TokenizerFiles> {

@@ -67,7 +67,8 @@ export async function loadChatImages(
 }
 
 /** The `chat --json` object. */
-export function chatResultJson(r: ChatResult): Record<string, unknown> {
+/** `chat --json`: `threads` is the engine's intra-op thread count (EngineInfo.threads). */
+export function chatResultJson(r: ChatResult, engine: { threads: number }): Record<string, unknown> {
   return {
     input_ids: r.inputIds,
     output_ids: r.outputIds,
@@ -83,6 +84,8 @@ export function chatResultJson(r: ChatResult): Record<string, unknown> {
       output_tokens: r.outputIds.length,
       prefill_tokens_per_s: r.timings.prefillTokensPerSecond,
       decode_tokens_per_s: r.timings.decodeTokensPerSecond,
+      decode_context_tokens: r.timings.decodeContextTokens,
+      threads: engine.threads,
       // Per decode step: host<->device bytes (0 on the CPU provider) and kernels (nodes) run, device ones apart.
       host_to_device_bytes_per_decode_step: r.timings.decodeStep?.hostToDeviceBytes ?? null,
       device_to_host_bytes_per_decode_step: r.timings.decodeStep?.deviceToHostBytes ?? null,

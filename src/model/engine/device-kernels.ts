@@ -105,6 +105,59 @@ export class DeviceKernels {
     return (await s.run({ embeds, image, source: src }, ['placed'])).placed;
   }
 
+  /** t[starts:ends] along `axes` (a copy, on the device): a batch row of a cache, a chunk of embeddings. */
+  async slice(t: ort.Tensor, starts: number[], ends: number[], axes: number[]): Promise<ort.Tensor> {
+    const elem = elementType(t.type);
+    const rank = t.dims.length;
+    const s = await this.session(`slice_${t.type}_${rank}`, () => {
+      const g = new GraphBuilder({ name: 'slice' });
+      const x = g.input(
+        'x',
+        elem,
+        t.dims.map((_, i) => `d${i}`),
+      );
+      const st = g.input('starts', DataType.INT64, ['n']);
+      const en = g.input('ends', DataType.INT64, ['n']);
+      const ax = g.input('axes', DataType.INT64, ['n']);
+      g.output(
+        g.op('Slice', [x, st, en, ax]),
+        'sliced',
+        elem,
+        t.dims.map((_, i) => `o${i}`),
+      );
+      return g;
+    });
+    const i64 = (v: number[]) => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), [v.length]);
+    return (await s.run({ x: t, starts: i64(starts), ends: i64(ends), axes: i64(axes) }, ['sliced'])).sliced;
+  }
+
+  /** Concatenation of `parts` along axis 0 (rows of a batch), on the device. */
+  async concatRows(parts: readonly ort.Tensor[]): Promise<ort.Tensor> {
+    const first = parts[0];
+    if (!first) throw new Error('concatRows: nothing to concatenate');
+    const elem = elementType(first.type);
+    const rank = first.dims.length;
+    const s = await this.session(`concat_${first.type}_${rank}_${parts.length}`, () => {
+      const g = new GraphBuilder({ name: 'concat_rows' });
+      const xs = parts.map((_, i) =>
+        g.input(
+          `x${i}`,
+          elem,
+          first.dims.map((__, d) => `d${i}_${d}`),
+        ),
+      );
+      g.output(
+        g.op('Concat', xs, { axis: 0 }),
+        'joined',
+        elem,
+        first.dims.map((_, d) => `o${d}`),
+      );
+      return g;
+    });
+    const feeds = Object.fromEntries(parts.map((t, i) => [`x${i}`, t]));
+    return (await s.run(feeds, ['joined'])).joined;
+  }
+
   /** Waits until the device has produced `t` (reads one value of it back: 4 bytes, metered). */
   async sync(t: ort.Tensor): Promise<void> {
     const elem = elementType(t.type);

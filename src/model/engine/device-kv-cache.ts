@@ -58,13 +58,93 @@ export class DeviceKvDecoder {
     }
   }
 
-  async step(input: DecoderStepInput): Promise<DecoderStepOutput> {
+  /**
+   * One decoder step on the device cache. `prefillChunk` (sessions.ts DecoderPlan): a longer prompt runs row by row
+   * in chunks of at most that many tokens (ORT 1.30's WebGPU GQA is wrong from 32 new tokens per run on).
+   */
+  async step(input: DecoderStepInput, prefillChunk?: number): Promise<DecoderStepOutput> {
     const { batch, seq } = input;
     const past = input.past as DeviceKvCache | null;
     const pastLength = past ? past.length : 0;
     const total = pastLength + seq;
     let buffers = past ? past.buffers : await this.take(batch, Math.max(total, input.capacity ?? total));
     if (total > buffers.capacity) buffers = await this.grow(buffers, total, input.capacity);
+    if (prefillChunk && seq > prefillChunk) {
+      const lastLogits = await this.chunked(input, buffers, pastLength, prefillChunk);
+      return { lastLogits, present: { length: total, buffers } as DeviceKvCache };
+    }
+    const lastLogits = await this.run(input, buffers.tensors);
+    const present: DeviceKvCache = { length: total, buffers };
+    return { lastLogits, present };
+  }
+
+  /**
+   * A long prefill as several runs: each row alone (batch 1: GQA takes S > 1 on a past only at batch 1) on its own
+   * copy of its cache rows, in chunks of at most `chunk` tokens; the rows are then stacked back into the batch cache.
+   */
+  private async chunked(
+    input: DecoderStepInput,
+    buffers: DeviceCacheBuffers,
+    pastLength: number,
+    chunk: number,
+  ): Promise<Float32Array> {
+    const { batch, seq } = input;
+    const total = pastLength + seq;
+    const vocab = this.info.llm.vocab;
+    const k = this.kernels;
+    const embeds = isDeviceEmbeds(input.embeds) ? input.embeds.tensor : null;
+    const hostEmbeds = embeds ? null : (input.embeds as Float32Array);
+    const hidden = this.info.llm.hidden;
+    const lastLogits = new Float32Array(batch * vocab);
+    const rows: ort.Tensor[][] = [];
+    try {
+      for (let b = 0; b < batch; b++) {
+        const row =
+          batch === 1
+            ? buffers.tensors
+            : await Promise.all(buffers.tensors.map((t) => k.slice(t, [b], [b + 1], [0])));
+        rows.push(row);
+        for (let s0 = 0; s0 < seq; s0 += chunk) {
+          const s1 = Math.min(seq, s0 + chunk);
+          const part = embeds
+            ? {
+                kind: 'device' as const,
+                tensor: await k.slice(embeds, [b, s0], [b + 1, s1], [0, 1]),
+                length: 0,
+              }
+            : hostEmbeds!.subarray((b * seq + s0) * hidden, (b * seq + s1) * hidden);
+          const logits = await this.run(
+            {
+              batch: 1,
+              seq: s1 - s0,
+              embeds: part,
+              attentionMask: input.attentionMask.subarray(b * total, b * total + pastLength + s1),
+              positionIds: input.positionIds.subarray(b * seq + s0, b * seq + s1),
+              past: null,
+            },
+            row,
+          );
+          if (s1 === seq) lastLogits.set(logits.subarray(0, vocab), b * vocab);
+        }
+      }
+      if (batch > 1) {
+        for (let i = 0; i < buffers.tensors.length; i++) {
+          const joined = await k.concatRows(rows.map((r) => r[i]));
+          buffers.tensors[i].dispose();
+          buffers.tensors[i] = joined;
+        }
+      }
+    } finally {
+      if (batch > 1) for (const r of rows) for (const t of r) disposeDevice(t);
+      if (embeds) disposeDevice(embeds);
+    }
+    return lastLogits;
+  }
+
+  /** One decoder run on `cache` (bound as past and present: GQA appends in place); returns the last logits. */
+  private async run(input: DecoderStepInput, cache: readonly ort.Tensor[]): Promise<Float32Array> {
+    const { batch, seq } = input;
+    const total = input.attentionMask.length / batch;
     const hidden = this.info.llm.hidden;
     const embeds = isDeviceEmbeds(input.embeds)
       ? input.embeds.tensor
@@ -79,8 +159,8 @@ export class DeviceKvDecoder {
     const fetches: Record<string, ort.Tensor | null> = { logits: null };
     this.names.forEach((n, i) => {
       for (const k of [0, 1]) {
-        feeds[n.past[k]] = buffers.tensors[2 * i + k];
-        fetches[n.present[k]] = buffers.tensors[2 * i + k];
+        feeds[n.past[k]] = cache[2 * i + k];
+        fetches[n.present[k]] = cache[2 * i + k];
       }
     });
     let res: Record<string, ort.Tensor>;
@@ -93,7 +173,7 @@ export class DeviceKvDecoder {
     // The returned present.* are per-run wrappers of the cache tensors (not owners): free the wrappers only.
     for (const n of this.names.flatMap((x) => x.present)) {
       const t = res[n];
-      if (t && !buffers.tensors.includes(t)) disposeDevice(t);
+      if (t && !cache.includes(t)) disposeDevice(t);
     }
     const logits = res.logits;
     if (!logits) throw new Error(`${this.info.files.decoder}: no output 'logits'`);
@@ -107,8 +187,7 @@ export class DeviceKvDecoder {
         lastLogits.set(data.subarray(start, start + vocab), b * vocab);
       }
     }
-    const present: DeviceKvCache = { length: total, buffers };
-    return { lastLogits, present };
+    return lastLogits;
   }
 
   releaseCache(cache: KvCache): void {

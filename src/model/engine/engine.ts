@@ -4,8 +4,8 @@
  * `<img><IMG_CONTEXT>×256·tiles</img>`; the vision encoder's embeddings overwrite the `<IMG_CONTEXT>` rows; the
  * decoder generates until `<|im_end|>` / EOS; the reply is decoded as the reference decodes it.
  */
-import { buildModel, type Variant } from '../graph/build.ts';
-import type { ComputeDtype } from '../graph/compute-dtype.ts';
+import { buildModel } from '../graph/build.ts';
+import { resolveEngineOptions, type EngineOptions, type EngineOptionsInput } from './engine-options.ts';
 import { buildChatPrompt, INTERNLM2_CHAT, splitReply } from '../inputs/chat-template.ts';
 import type { PreprocessedImage } from '../inputs/image-preprocess.ts';
 import { InternLM2Tokenizer } from '../inputs/tokenizer.ts';
@@ -20,22 +20,8 @@ import { ReplyStreamer } from './reply-text.ts';
 import type { SamplingSettings } from './sampling.ts';
 import { assertDeviceAvailable, type EngineDevice } from './sessions.ts';
 
-export interface EngineLoadOptions {
-  /** Variant to build when given a checkpoint (default fp32); ignored for a built folder. */
-  readonly variant?: Variant;
-  readonly device?: EngineDevice;
-  /** intra-op threads per session. */
-  readonly threads?: number;
-  /** Built-model cache root (buildModel's cacheDir). */
-  readonly cacheDir?: string;
-  /** Build options for int8/int4. */
-  readonly blockSize?: number;
-  readonly accuracyLevel?: number;
-  readonly zeroPoint?: boolean;
-  /** Decoder compute precision when building (fp16: GPU providers only). */
-  readonly compute?: ComputeDtype;
-  /** Tiles per vision-encoder run (default: vision-batching.ts, 4 on CPU, a memory cap on GPU providers). */
-  readonly visionBatch?: number;
+/** EngineOptions (engine-options.ts: variant, device, threads, build overrides, vision batch, cache dir) + loading. */
+export interface EngineLoadOptions extends EngineOptionsInput {
   /** Hugging Face download settings for a repo id. */
   readonly hub?: HubOptions;
   readonly onProgress?: (msg: string) => void;
@@ -82,6 +68,8 @@ export interface ChatTimings {
   readonly prefillTokensPerSecond: number;
   /** Tokens generated after the first one, over the batch / decode time. */
   readonly decodeTokensPerSecond: number;
+  /** KV-cache length when decoding starts (the padded prompt length): the context the decode rate is at. */
+  readonly decodeContextTokens: number;
   /** What one decode step cost (onnx-model.ts DecodeStepCosts): host↔device bytes and kernels. */
   readonly decodeStep?: {
     readonly hostToDeviceBytes: number;
@@ -113,7 +101,10 @@ export interface EngineInfo {
   readonly source: string;
   readonly variant: string;
   readonly device: EngineDevice;
-  readonly threads?: number;
+  /** ORT intra-op threads per session (resolved: the default is every core). */
+  readonly threads: number;
+  /** The resolved options the engine was loaded with. */
+  readonly options: EngineOptions;
   readonly checkpointHash: string;
   readonly numImageToken: number;
   readonly imageSize: number;
@@ -144,41 +135,39 @@ export class InternVLEngine {
    * downloads a Hugging Face repo id into the HF cache and builds it.
    */
   static async load(modelDirOrRepo: string, options: EngineLoadOptions = {}): Promise<InternVLEngine> {
-    const device = options.device ?? 'cpu';
-    assertDeviceAvailable(device); // before any download or build
+    const { hub, onProgress, ...input } = options;
+    const opts = resolveEngineOptions(input); // validated before any download or build
+    assertDeviceAvailable(opts.device);
     let source = classifyModelSource(modelDirOrRepo);
     if (source.kind === 'hub') {
-      options.onProgress?.(`downloading ${source.repo} from the Hugging Face hub`);
-      const dir = await downloadFromHub(source.repo, source.revision, options.hub);
+      onProgress?.(`downloading ${source.repo} from the Hugging Face hub`);
+      const dir = await downloadFromHub(source.repo, source.revision, hub);
       source = classifyModelSource(dir);
       if (source.kind === 'hub') throw new Error(`download of ${modelDirOrRepo} gave no folder`);
     }
     let builtDir = source.dir;
     if (source.kind === 'checkpoint') {
       const built = await buildModel(source.dir, {
-        variant: options.variant ?? 'fp32',
-        ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
-        ...(options.blockSize !== undefined ? { blockSize: options.blockSize } : {}),
-        ...(options.accuracyLevel !== undefined ? { accuracyLevel: options.accuracyLevel } : {}),
-        ...(options.zeroPoint !== undefined ? { zeroPoint: options.zeroPoint } : {}),
-        ...(options.compute !== undefined ? { compute: options.compute } : {}),
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        variant: opts.variant,
+        ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+        ...(opts.blockSize !== undefined ? { blockSize: opts.blockSize } : {}),
+        ...(opts.accuracyLevel !== undefined ? { accuracyLevel: opts.accuracyLevel } : {}),
+        ...(opts.zeroPoint !== undefined ? { zeroPoint: opts.zeroPoint } : {}),
+        ...(opts.compute !== undefined ? { compute: opts.compute } : {}),
+        ...(onProgress ? { onProgress } : {}),
       });
       builtDir = built.dir;
     }
     const built = readBuiltModelInfo(builtDir);
     const tokenizer = await InternLM2Tokenizer.fromDir(built.dir);
-    const model = await OnnxModel.open(
-      built,
-      { device, ...(options.threads !== undefined ? { threads: options.threads } : {}) },
-      options.visionBatch,
-    );
+    const model = await OnnxModel.open(built, opts);
     const info: EngineInfo = {
       dir: built.dir,
       source: modelDirOrRepo,
       variant: built.variant,
-      device,
-      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      device: opts.device,
+      threads: opts.threads,
+      options: opts,
       checkpointHash: built.checkpointHash,
       numImageToken: built.vision.numImageToken,
       imageSize: built.vision.imageSize,
@@ -410,6 +399,7 @@ export class InternVLEngine {
         totalMs,
         prepared,
         out.rows.map((r) => r.outputIds.length),
+        prefill.seq,
       ),
       decodeStep: {
         hostToDeviceBytes: costs.hostToDeviceBytesPerStep,
@@ -436,6 +426,7 @@ function batchTimings(
   totalMs: number,
   prepared: readonly PreparedPrompt[],
   generated: readonly number[],
+  promptWidth: number,
 ): ChatTimings {
   const promptTokens = prepared.reduce((n, p) => n + p.inputIds.length, 0);
   const decodeTokens = generated.reduce((n, g) => n + Math.max(0, g - 1), 0);
@@ -447,6 +438,7 @@ function batchTimings(
     batchSize: prepared.length,
     prefillTokensPerSecond: t.prefillMs > 0 ? (promptTokens * 1000) / t.prefillMs : 0,
     decodeTokensPerSecond: t.decodeMs > 0 ? (decodeTokens * 1000) / t.decodeMs : 0,
+    decodeContextTokens: promptWidth,
   };
 }
 

@@ -5,7 +5,13 @@
 import * as ort from 'onnxruntime-node';
 import type { BuiltModelInfo } from './built-model.ts';
 import type { CausalDecoder, DecoderStepInput, DecoderStepOutput, KvCache } from './generate.ts';
-import { openSession, planResidency, type SessionSettings } from './sessions.ts';
+import {
+  openSession,
+  planSessions,
+  type DecoderPlan,
+  type SessionPlan,
+  type SessionSettings,
+} from './sessions.ts';
 // Device residency (issue 15): the WebGPU path lives in these files; this class only dispatches to it.
 import { DeviceKernels } from './device-kernels.ts';
 import { DeviceKvDecoder } from './device-kv-cache.ts';
@@ -17,6 +23,7 @@ import {
   isDeviceEmbeds,
   type DeviceEmbeds,
   type Embeds,
+  type TransferTotals,
 } from './device-tensors.ts';
 import { countRunKernels, KernelProfile, type KernelCount } from './kernel-profile.ts';
 import { defaultVisionBatch } from './vision-batching.ts';
@@ -43,7 +50,7 @@ export interface DecodeStepCosts {
   readonly hostToDeviceBytesPerStep: number;
   /** Host tensors returned by device sessions per step: the logits (0 on the CPU provider). */
   readonly deviceToHostBytesPerStep: number;
-  readonly transfers: import('./device-tensors.ts').TransferTotals;
+  readonly transfers: TransferTotals;
   /** Kernels of one decode step (null until one has run, or when not counted). */
   readonly kernels: KernelCount | null;
 }
@@ -60,6 +67,8 @@ export class OnnxModel implements CausalDecoder {
   private readonly runVision: MeteredSession;
   private readonly runEmbed: MeteredSession;
   private readonly runDecoder: MeteredSession;
+  /** true: KV cache and activations stay on the device (DecoderPlan kvCache.location 'device'). */
+  readonly resident: boolean;
   /** The device path (WebGPU residency), null when the KV cache and activations stay on the host. */
   private readonly kernels: DeviceKernels | null;
   private readonly deviceKv: DeviceKvDecoder | null;
@@ -76,14 +85,15 @@ export class OnnxModel implements CausalDecoder {
     readonly decoder: ort.InferenceSession,
     /** Tiles per vision run (bounds activation memory). */
     readonly visionBatch: number,
-    /** true: KV cache and activations stay on the device (sessions.ts `planResidency`). */
-    readonly resident: boolean,
-    private readonly profile: KernelProfile | null,
+    /** How the decoder is driven on this provider (sessions.ts). */
+    readonly plan: DecoderPlan = { kvCache: { location: 'cpu' } },
+    private readonly profile: KernelProfile | null = null,
   ) {
-    this.runVision = new MeteredSession(vision, info.files.vision, resident, this.meter);
-    this.runEmbed = new MeteredSession(embedder, info.files.embed, resident, this.meter);
-    this.runDecoder = new MeteredSession(decoder, info.files.decoder, resident, this.meter);
-    this.kernels = resident ? new DeviceKernels(this.meter) : null;
+    this.resident = plan.kvCache.location === 'device';
+    this.runVision = new MeteredSession(vision, info.files.vision, this.resident, this.meter);
+    this.runEmbed = new MeteredSession(embedder, info.files.embed, this.resident, this.meter);
+    this.runDecoder = new MeteredSession(decoder, info.files.decoder, this.resident, this.meter);
+    this.kernels = this.resident ? new DeviceKernels(this.meter) : null;
     this.deviceKv = this.kernels ? new DeviceKvDecoder(info, this.runDecoder, this.kernels) : null;
     this.hidden = info.llm.hidden;
     this.vocab = info.llm.vocab;
@@ -111,23 +121,25 @@ export class OnnxModel implements CausalDecoder {
   }
 
   /**
-   * `visionBatch`: tiles per vision run (default: as many as fit `vision-batching.ts`'s memory cap).
-   * `countKernels` (default true): profile the decoder until its first decode step to count its kernels.
+   * Opens the three sessions as `plan` (sessions.ts planSessions: providers, threads, KV placement) says. With the
+   * KV cache on the device, vision and embedding outputs stay on the device; the decoder's must not set a preferred
+   * location, or onnxruntime-node 1.30 ignores the pre-allocated present.* fetches (device-kv-cache.ts). The
+   * decoder is profiled until its first decode step to count its kernels (`countKernels`, default true).
    */
   static async open(
     info: BuiltModelInfo,
-    settings: SessionSettings,
-    visionBatch?: number,
-    countKernels = true,
+    settings: SessionSettings & { readonly visionBatch?: number; readonly countKernels?: boolean },
+    plan: SessionPlan = planSessions(settings),
   ): Promise<OnnxModel> {
-    const resident = planResidency(settings.device) === 'device';
-    // Vision and embedding outputs stay on the device; the decoder's must not set a preferred location, or
-    // onnxruntime-node 1.30 ignores the pre-allocated present.* fetches (device-kv-cache.ts).
+    const resident = plan.decoder.kvCache.location === 'device';
     const deviceOutputs = resident ? { preferredOutputLocation: 'gpu-buffer' as const } : {};
-    const profile = countKernels ? new KernelProfile() : null;
-    const vision = await openSession(info.files.vision, settings, deviceOutputs);
-    const embed = await openSession(info.files.embed, settings, deviceOutputs);
-    const decoder = await openSession(info.files.decoder, settings, profile?.sessionOptions() ?? {});
+    const profile = settings.countKernels === false ? null : new KernelProfile();
+    const vision = await openSession(info.files.vision, settings, { ...plan.session, ...deviceOutputs });
+    const embed = await openSession(info.files.embed, settings, { ...plan.session, ...deviceOutputs });
+    const decoder = await openSession(info.files.decoder, settings, {
+      ...plan.session,
+      ...(profile?.sessionOptions() ?? {}),
+    });
     const cacheMeta = decoder.inputMetadata.find((m) => m.name === 'past_key_values.0.key');
     if (!resident && cacheMeta?.isTensor && cacheMeta.type === 'float16') {
       profile?.discard();
@@ -137,8 +149,8 @@ export class OnnxModel implements CausalDecoder {
           `use --device webgpu, or build with fp32 compute for --device ${settings.device}`,
       );
     }
-    const tiles = visionBatch ?? defaultVisionBatch(info, settings.device);
-    return new OnnxModel(info, vision, embed, decoder, tiles, resident, profile);
+    const tiles = settings.visionBatch ?? defaultVisionBatch(settings.device);
+    return new OnnxModel(info, vision, embed, decoder, tiles, plan.decoder, profile);
   }
 
   /** host↔device bytes and kernels per decode step since the last `resetCosts`. */
@@ -266,7 +278,9 @@ export class OnnxModel implements CausalDecoder {
   async step(input: DecoderStepInput): Promise<DecoderStepOutput> {
     const decode = input.past !== null;
     this.meter.phase = decode ? 'decode' : 'prefill';
-    const out = this.deviceKv ? await this.deviceKv.step(input) : await this.hostStep(input);
+    const out = this.deviceKv
+      ? await this.deviceKv.step(input, this.plan.prefillChunk)
+      : await this.hostStep(input);
     if (!decode && this.profile && !this.decodeKernels && ++this.profiledPrefills > MAX_PROFILED_PREFILLS) {
       // Prefill-only use (e.g. scoring with one new token): stop profiling rather than let events pile up.
       this.profile.finish(this.decoder);
@@ -293,6 +307,75 @@ export class OnnxModel implements CausalDecoder {
     const total = pastLength + seq;
     let buffers = past ? past.buffers : this.takeCache(batch, Math.max(total, input.capacity ?? total));
     if (total > buffers.capacity) buffers = this.growCache(buffers, pastLength, total, input.capacity);
+    const chunk = this.plan.prefillChunk;
+    if (chunk && seq > chunk) {
+      const lastLogits = await this.chunkedRun(input, buffers, pastLength, chunk);
+      return { lastLogits, present: { length: total, buffers } as StaticKvCache };
+    }
+    const logits = await this.run(input, buffers, pastLength);
+    const present: StaticKvCache = { length: total, buffers };
+    return { lastLogits: logits, present };
+  }
+
+  /**
+   * A long prefill as several runs: each row alone (batch 1, on a zero-copy view of its own cache rows), in chunks
+   * of at most `chunk` tokens on the slots written so far (DecoderPlan.prefillChunk says why).
+   */
+  private async chunkedRun(
+    input: DecoderStepInput,
+    buffers: CacheBuffers,
+    pastLength: number,
+    chunk: number,
+  ): Promise<Float32Array> {
+    const { batch, seq } = input;
+    const total = pastLength + seq;
+    const { kvHeads, headDim } = this.info.llm;
+    const H = this.hidden;
+    const perRow = kvHeads * buffers.capacity * headDim;
+    const lastLogits = new Float32Array(batch * this.vocab);
+    for (let b = 0; b < batch; b++) {
+      const row: CacheBuffers = {
+        batch: 1,
+        capacity: buffers.capacity,
+        tensors: buffers.tensors.map(
+          (t) =>
+            new ort.Tensor('float32', (t.data as Float32Array).subarray(b * perRow, (b + 1) * perRow), [
+              1,
+              kvHeads,
+              buffers.capacity,
+              headDim,
+            ]),
+        ),
+      };
+      let logits: Float32Array | null = null;
+      for (let s0 = 0; s0 < seq; s0 += chunk) {
+        const s1 = Math.min(seq, s0 + chunk);
+        logits = await this.run(
+          {
+            batch: 1,
+            seq: s1 - s0,
+            embeds: (input.embeds as Float32Array).subarray((b * seq + s0) * H, (b * seq + s1) * H),
+            attentionMask: input.attentionMask.subarray(b * total, b * total + pastLength + s1),
+            positionIds: input.positionIds.subarray(b * seq + s0, b * seq + s1),
+            past: null,
+          },
+          row,
+          pastLength + s0,
+        );
+      }
+      lastLogits.set(logits!.subarray(0, this.vocab), b * this.vocab);
+    }
+    return lastLogits;
+  }
+
+  /** One decoder run of `input` on `buffers`, whose first `pastLength` slots are written; appends the new slots. */
+  private async run(
+    input: DecoderStepInput,
+    buffers: CacheBuffers,
+    pastLength: number,
+  ): Promise<Float32Array> {
+    const { batch, seq } = input;
+    const total = pastLength + seq;
     const feeds: Record<string, ort.Tensor> = {
       inputs_embeds: new ort.Tensor('float32', input.embeds as Float32Array, [batch, seq, this.hidden]),
       attention_mask: new ort.Tensor('int64', input.attentionMask, [batch, total]),
@@ -324,8 +407,7 @@ export class OnnxModel implements CausalDecoder {
         lastLogits.set(data.subarray(start, start + vocab), b * vocab);
       }
     }
-    const present: StaticKvCache = { length: total, buffers };
-    return { lastLogits, present };
+    return lastLogits;
   }
 
   /** new slots [B, KV, S, D] → cache slots [from, from + S) of tensor `index` ([B, KV, capacity, D]). */

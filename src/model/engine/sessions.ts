@@ -11,18 +11,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
+import type { EngineOptions } from './engine-options.ts';
 
 export type EngineDevice = 'cpu' | 'cuda' | 'webgpu';
 
 export const ENGINE_DEVICES: readonly EngineDevice[] = ['cpu', 'cuda', 'webgpu'];
 
-export interface SessionSettings {
-  readonly device: EngineDevice;
-  /** intra-op threads (ORT default: one per physical core). */
+/** The part of EngineOptions (engine-options.ts) a session needs. */
+export type SessionSettings = Pick<EngineOptions, 'device' | 'deviceId'> & {
+  /** intra-op threads (EngineOptions always has them; absent = ORT's default, one per physical core). */
   readonly threads?: number;
-  /** CUDA device ordinal. */
-  readonly deviceId?: number;
-}
+};
 
 /** Raised when the chosen execution provider is not installed or cannot start on this machine. */
 export class ExecutionProviderUnavailableError extends Error {
@@ -121,32 +120,55 @@ export function sessionOptions(settings: SessionSettings): ort.InferenceSession.
   return options;
 }
 
-// --- device residency (issue 15) -------------------------------------------------------------------------------
-
 /**
- * Where the KV cache and the activations between sessions live. The one place that decides it:
- * - 'device' for WebGPU: onnxruntime-node 1.30 can bind WebGPU buffers as inputs and pre-allocated outputs, so the
- *   cache stays on the GPU (device-kv-cache.ts) and embeddings pass from session to session as device tensors;
- * - 'host' for CPU (the host cache of onnx-model.ts) and for CUDA: the Node binding knows only the WebGPU buffer
- *   memory type, so CUDA tensors cannot be bound from JavaScript in 1.30 (model-runtime.md).
+ * Where the decoder's KV cache lives and how the engine drives the decoder on a provider: the one place that
+ * decides it.
+ * - 'device' for WebGPU (issue 15): onnxruntime-node 1.30 binds WebGPU buffers as inputs and as pre-allocated
+ *   outputs, so the cache stays on the GPU (device-kv-cache.ts: bound as past_key_values.* and present.*, GQA
+ *   appends in place) and embeddings pass from session to session as device tensors; only logits come back.
+ * - 'cpu' for the CPU provider (onnx-model.ts: host memory fed whole as past, appended from `new_key_values`) and
+ *   for CUDA: the Node binding knows only the WebGPU buffer memory type, so CUDA tensors cannot be bound from
+ *   JavaScript in 1.30 (model-runtime.md, "Fused decoder and device residency").
  */
-export type Residency = 'host' | 'device';
+export interface DecoderPlan {
+  readonly kvCache: { readonly location: 'cpu' | 'device' };
+  /**
+   * Longest prompt chunk per decoder run; longer prefills run row by row in chunks of at most this many tokens.
+   * WebGPU: ORT 1.30's GroupQueryAttention gives wrong results from 32 new tokens per run on (max abs diff 0.27 at
+   * InternVL2-2B widths, CPU reference; decode and chunks <= 31 tokens on a past match to 5e-7) — measured under
+   * SwiftShader (Vulkan on CPU), not yet on a real adapter.
+   */
+  readonly prefillChunk?: number;
+}
 
-export function planResidency(device: EngineDevice): Residency {
-  return device === 'webgpu' ? 'device' : 'host';
+export const WEBGPU_PREFILL_CHUNK = 31;
+
+/** Everything decided per provider for an engine, in one place (as transformers.js decides in getSession). */
+export interface SessionPlan {
+  readonly session: ort.InferenceSession.SessionOptions;
+  readonly decoder: DecoderPlan;
+}
+
+export function planSessions(options: SessionSettings): SessionPlan {
+  return { session: sessionOptions(options), decoder: decoderPlan(options.device) };
+}
+
+export function decoderPlan(device: EngineDevice): DecoderPlan {
+  return device === 'webgpu'
+    ? { kvCache: { location: 'device' }, prefillChunk: WEBGPU_PREFILL_CHUNK }
+    : { kvCache: { location: 'cpu' } };
 }
 
 /** Opens one ONNX file with the chosen provider; errors name the file and the provider. */
 export async function openSession(
   file: string,
   settings: SessionSettings,
-  /** Further options (device outputs, profiling) over `sessionOptions(settings)`. */
-  extra: ort.InferenceSession.SessionOptions = {},
+  options: ort.InferenceSession.SessionOptions = sessionOptions(settings),
 ): Promise<ort.InferenceSession> {
   assertDeviceAvailable(settings.device);
   if (!fs.existsSync(file)) throw new Error(`model file not found: ${file}`);
   try {
-    return await ort.InferenceSession.create(file, { ...sessionOptions(settings), ...extra });
+    return await ort.InferenceSession.create(file, options);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     if (settings.device === 'webgpu' && /adapter/i.test(msg)) {

@@ -8,10 +8,6 @@
  * the residual stream, the packed qkv, the attention scores of all heads (MultiHeadAttention materialises them on
  * the CPU; a GPU kernel may not, so this is an upper bound) and the MLP's intermediate.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { parseInternVLConfig } from '../checkpoint/config.ts';
-import type { BuiltModelInfo } from './built-model.ts';
 import type { EngineDevice } from './sessions.ts';
 
 /** Device memory a vision run may use for activations (GPU providers). */
@@ -21,8 +17,8 @@ export const CPU_VISION_TILES = 4;
 /** Upper limit whatever the memory: InternVL2's largest image is 12 tiles + thumbnail; 8 such samples. */
 export const MAX_VISION_TILES = 104;
 
-/** InternViT-300M widths, used when the built folder has no readable config.json. */
-const VIT_300M = { tokens: 1025, hidden: 1024, heads: 16, intermediate: 4096 };
+/** InternVL2-2B's vision tower (InternViT-300M-448px: 1024 patches + CLS). */
+export const VIT_300M = { tokens: 1025, hidden: 1024, heads: 16, intermediate: 4096 };
 
 export interface VisionWidths {
   readonly tokens: number;
@@ -43,23 +39,11 @@ export function tilesWithin(budgetBytes: number, w: VisionWidths): number {
   return Math.max(1, Math.min(MAX_VISION_TILES, Math.floor(budgetBytes / activationBytesPerTile(w))));
 }
 
-function visionWidths(info: BuiltModelInfo): VisionWidths {
-  try {
-    const json = JSON.parse(fs.readFileSync(path.join(info.dir, 'config.json'), 'utf8')) as unknown;
-    const v = parseInternVLConfig(json).vision;
-    return {
-      tokens: v.gridSize * v.gridSize + 1,
-      hidden: v.hiddenSize,
-      heads: v.numAttentionHeads,
-      intermediate: v.intermediateSize,
-    };
-  } catch {
-    return VIT_300M;
-  }
-}
-
-/** The default tiles per vision run for a built model on `device`. */
-export function defaultVisionBatch(info: BuiltModelInfo, device: EngineDevice): number {
+/**
+ * The default tiles per vision run on `device`: CPU_VISION_TILES on the CPU provider; on GPU providers as many
+ * InternViT-300M tiles as fit DEVICE_VISION_MEMORY_BYTES (40; a smaller checkpoint's tiles are smaller still).
+ */
+export function defaultVisionBatch(device: EngineDevice): number {
   if (device === 'cpu') return CPU_VISION_TILES;
-  return tilesWithin(DEVICE_VISION_MEMORY_BYTES, visionWidths(info));
+  return tilesWithin(DEVICE_VISION_MEMORY_BYTES, VIT_300M);
 }

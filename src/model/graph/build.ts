@@ -2,7 +2,7 @@
 // build.json, tokenizer/config copies), cached on disk by checkpoint hash + variant + options + builder version
 // (engine-contract.md). Weights stream tensor by tensor from the safetensors into the external data files.
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint.ts';
@@ -13,6 +13,14 @@ import { buildEmbedGraph } from './embed-graph.ts';
 import type { LinearFormat, WeightSource } from './layers.ts';
 import { ExternalDataWriter, GraphBuilder } from './onnx-builder.ts';
 import { validateQuantOptions } from './quantize.ts';
+import { VARIANT_TABLE, variantSpec, type Variant } from './variants.ts';
+import {
+  BUILD_INFO_FILE,
+  readBuildInfo,
+  type BuildInfo,
+  type GraphFormat,
+  type LogitsPositions,
+} from './build-info.ts';
 import { buildVisionGraph } from './vision-graph.ts';
 
 /** Bump whenever the graphs or their weights change: it is part of the cache key. */
@@ -21,21 +29,19 @@ import { buildVisionGraph } from './vision-graph.ts';
 // 4: fused decoder (GroupQueryAttention, SkipSimplifiedLayerNormalization, new_key_values outputs, no position_ids).
 export const BUILDER_VERSION = '4';
 
-export const VARIANTS = ['fp32', 'fp16', 'int8', 'int4'] as const;
-export type Variant = (typeof VARIANTS)[number];
+export { VARIANTS, type Variant } from './variants.ts';
 
-export const DEFAULT_BLOCK_SIZE = 32;
-/**
- * MatMulNBits `accuracy_level` per quantized variant, as onnxruntime-genai's model builder defaults on CPU (4 =
- * activations quantized to int8 per block, int8×intN dot products). On ORT 1.30's CPU EP, 8-bit MatMulNBits has no
- * fast kernel at level 0 (float32 activations): at InternVL2-2B widths one decode step of 2 layers + lm head took
- * ~3 s at level 0 against ~30 ms at level 4 (int4: ~0.1 s against ~25 ms). Level 0 stays available
- * (`accuracyLevel: 0`, `--accuracy-level 0`) for exact float32 activations, i.e. error from weight rounding only.
- */
-export const DEFAULT_ACCURACY_LEVEL: Readonly<Record<'int8' | 'int4', number>> = { int8: 4, int4: 4 };
+/** Defaults of the quantized variants, from VARIANT_TABLE (variants.ts says why). */
+export const DEFAULT_BLOCK_SIZE: Readonly<Record<'int8' | 'int4', number>> = {
+  int8: VARIANT_TABLE.int8.blockSize,
+  int4: VARIANT_TABLE.int4.blockSize,
+};
+export const DEFAULT_ACCURACY_LEVEL: Readonly<Record<'int8' | 'int4', number>> = {
+  int8: VARIANT_TABLE.int8.accuracyLevel,
+  int4: VARIANT_TABLE.int4.accuracyLevel,
+};
 
-/** Which positions `decoder.onnx` returns logits for (build.json `logits`). */
-export type LogitsPositions = 'last' | 'all';
+export { BUILD_INFO_FILE, readBuildInfo, type BuildInfo, type GraphFormat, type LogitsPositions };
 
 export interface BuildOptions {
   variant: Variant;
@@ -72,34 +78,12 @@ export interface BuildOptions {
   onProgress?: (msg: string) => void;
 }
 
-export type GraphFormat = 'fp32' | 'fp16' | 'int8' | 'int4';
-
-export interface BuildInfo {
-  builderVersion: string;
-  variant: Variant;
-  checkpointHash: string;
-  quant: { blockSize: number; zeroPoint: boolean; accuracyLevel: number } | null;
-  /** decoder.onnx `logits`: 'last' = [B, 1, vocab] (last position of each row), 'all' = [B, S, vocab]. */
-  logits: LogitsPositions;
-  /** Decoder compute precision; absent in builds before it existed (= 'fp32'). */
-  compute?: ComputeDtype;
-  llm: { hidden: number; layers: number; heads: number; kvHeads: number; headDim: number; vocab: number };
-  vision: { imageSize: number; numImageToken: number };
-  files: { vision: string; embed: string; decoder: string };
-  /** Beyond the contract: the cache key, and how each part's weights are stored. */
-  cacheKey: string;
-  weights: { vision: GraphFormat; mlp1: GraphFormat; embed: GraphFormat; decoder: GraphFormat };
-  /** Checkpoint files copied into the built folder. */
-  copied: string[];
-}
-
 export interface BuildResult {
   dir: string;
   cached: boolean;
   info: BuildInfo;
 }
 
-export const BUILD_INFO_FILE = 'build.json';
 const COPIED_FILES = [
   'config.json',
   'generation_config.json',
@@ -124,9 +108,7 @@ interface ResolvedOptions {
 }
 
 export function resolveOptions(opts: BuildOptions): ResolvedOptions {
-  if (!(VARIANTS as readonly string[]).includes(opts.variant)) {
-    throw new Error(`unknown variant "${String(opts.variant)}" (expected one of ${VARIANTS.join(', ')})`);
-  }
+  variantSpec(String(opts.variant)); // throws on an unknown name
   const quantized = opts.variant === 'int8' || opts.variant === 'int4';
   if (
     !quantized &&
@@ -158,7 +140,7 @@ export function resolveOptions(opts: BuildOptions): ResolvedOptions {
     };
   }
   const quant = {
-    blockSize: opts.blockSize ?? DEFAULT_BLOCK_SIZE,
+    blockSize: opts.blockSize ?? DEFAULT_BLOCK_SIZE[opts.variant],
     zeroPoint: opts.zeroPoint ?? false,
     accuracyLevel: opts.accuracyLevel ?? DEFAULT_ACCURACY_LEVEL[opts.variant],
   };
@@ -200,23 +182,6 @@ export function cacheKey(checkpointHash: string, r: ResolvedOptions): string {
   return `${r.variant}-${h.slice(0, 16)}`;
 }
 
-/** Read and sanity-check a built folder's build.json. */
-export async function readBuildInfo(dir: string): Promise<BuildInfo> {
-  const file = path.join(dir, BUILD_INFO_FILE);
-  let info: BuildInfo;
-  try {
-    info = JSON.parse(await readFile(file, 'utf8')) as BuildInfo;
-  } catch (e) {
-    throw new Error(`${file}: not a built model (${(e as Error).message})`);
-  }
-  for (const key of ['builderVersion', 'variant', 'checkpointHash', 'llm', 'vision', 'files'] as const) {
-    if (info[key] === undefined) throw new Error(`${file}: missing "${key}"`);
-  }
-  // Builder version 1 had no `logits` field and always returned every position.
-  info.logits ??= 'all';
-  return info;
-}
-
 function formats(r: ResolvedOptions): {
   vision: LinearFormat;
   visionTensors: LinearFormat;
@@ -250,7 +215,7 @@ export async function buildModel(checkpointDir: string, opts: BuildOptions): Pro
     const checkpointHash = await ckpt.hash();
     const key = cacheKey(checkpointHash, r);
     const dir = path.resolve(opts.outDir ?? path.join(opts.cacheDir ?? defaultCacheDir(), key));
-    const existing = await readBuildInfo(dir).catch(() => null);
+    const existing = await tryReadBuildInfo(dir);
     if (existing?.cacheKey === key) {
       progress(`cached: ${dir}`);
       return { dir, cached: true, info: existing };
@@ -265,7 +230,7 @@ export async function buildModel(checkpointDir: string, opts: BuildOptions): Pro
     try {
       const info = await buildInto(tmp, ckpt, checkpointHash, key, r, progress);
       // A previous build with another key (outDir reuse) is replaced; a concurrent identical build may have won.
-      const raced = await readBuildInfo(dir).catch(() => null);
+      const raced = await tryReadBuildInfo(dir);
       if (raced?.cacheKey === key) {
         await rm(tmp, { recursive: true, force: true });
         return { dir, cached: true, info: raced };
@@ -388,4 +353,13 @@ async function isNonEmptyDir(p: string): Promise<boolean> {
   if (!st.isDirectory()) return true;
   const { readdir } = await import('node:fs/promises');
   return (await readdir(p)).length > 0;
+}
+
+/** build.json of `dir`, or null when there is none or it is not a complete build (cache checks). */
+async function tryReadBuildInfo(dir: string): Promise<BuildInfo | null> {
+  try {
+    return readBuildInfo(dir);
+  } catch {
+    return null;
+  }
 }

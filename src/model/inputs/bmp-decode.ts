@@ -8,7 +8,7 @@
  * layouts Pillow accepts (alpha dropped). Rows are bottom-up unless the height is negative.
  * Not supported (clear error): RLE4/RLE8 compression, embedded JPEG/PNG, unusual bitfield layouts.
  */
-import type { RgbImage } from './image-decode.ts';
+import type { RgbImage } from './rgb-image.ts';
 
 export function isBmp(b: Uint8Array): boolean {
   return b.length >= 2 && b[0] === 0x42 && b[1] === 0x4d;

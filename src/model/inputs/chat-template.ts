@@ -5,6 +5,7 @@
  * See ../shared/docs/eval-protocols.md §1 and model-runtime.md §B.7–B.8.
  */
 import { pyStrip } from '../../common/python-strings.ts';
+import { IMAGE_PLACEHOLDER } from '../../datasets/user-text.ts';
 
 export const INTERNLM2_CHAT = {
   name: 'internlm2-chat',
@@ -23,7 +24,7 @@ export const STOP_TOKEN = INTERNLM2_CHAT.sep;
 export const IMG_START_TOKEN = '<img>';
 export const IMG_END_TOKEN = '</img>';
 export const IMG_CONTEXT_TOKEN = '<IMG_CONTEXT>';
-export const IMAGE_PLACEHOLDER = '<image>';
+export { IMAGE_PLACEHOLDER };
 
 /**
  * `Conversation.get_prompt()` for SeparatorStyle.MPT: `system + sep`, then `role + message + sep` per message,

@@ -12,7 +12,7 @@
  *     there is no table at all (mode "L"), map to the grey ramp (i, i, i).
  * Only the first frame is read (the reference calls convert() right after open()).
  */
-import type { RgbImage } from './image-decode.ts';
+import type { RgbImage } from './rgb-image.ts';
 
 export function isGif(b: Uint8Array): boolean {
   return b.length >= 6 && b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38 && b[5] === 0x61;

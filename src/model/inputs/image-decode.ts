@@ -26,13 +26,7 @@ import sharp, { type Metadata, type Sharp } from 'sharp';
 import { decodeBmp, isBmp } from './bmp-decode.ts';
 import { decodeGif, isGif } from './gif-decode.ts';
 import { decodePng, isPng } from './png-decode.ts';
-
-/** Packed 8-bit RGB, row-major, `width * height * 3` bytes. */
-export interface RgbImage {
-  readonly width: number;
-  readonly height: number;
-  readonly data: Uint8Array;
-}
+import type { RgbImage } from './rgb-image.ts';
 
 export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'webp' | 'bmp' | 'tiff';
 
@@ -44,6 +38,12 @@ export interface DecodeOptions {
   origin?: string;
   /** Pillow's MAX_IMAGE_PIXELS; decoding fails above twice this many pixels. `Infinity` disables the guard. */
   maxImagePixels?: number;
+  /**
+   * Where to put the packed RGB when our own decoder produces it in one piece (PNG): e.g. the resampler's source
+   * memory, saving a copy and an allocation. Default: a new array. Only for a caller that uses the image before
+   * anything else can write there (a pool worker runs one job at a time).
+   */
+  output?: (length: number) => Uint8Array;
 }
 
 export class DecompressionBombError extends Error {
@@ -87,7 +87,7 @@ export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): 
   const format = detectImageFormat(bytes);
   switch (format) {
     case 'png':
-      return decodePng(bytes, origin, check);
+      return decodePng(bytes, origin, check, opts.output);
     case 'gif':
       return decodeGif(bytes, origin, check);
     case 'bmp':

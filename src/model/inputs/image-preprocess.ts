@@ -3,8 +3,10 @@
  * `Image.open(f).convert('RGB')` -> [VLMEvalKit MMMU: `resize((w*2, h*2), BILINEAR)`] -> `dynamic_preprocess`
  * -> per tile ToTensor + Normalize -> `[tiles, 3, 448, 448]`. The engine and the runner call `preprocessImage`.
  */
-import { decodeImage, type DecodeOptions, type RgbImage } from './image-decode.ts';
-import { normalizeRgbInto, normalizeTiles } from './normalize.ts';
+import { decodedImageCache, decodedImageKey, toSharedImage } from './decoded-image-cache.ts';
+import { decodeImage, type DecodeOptions } from './image-decode.ts';
+import type { RgbImage } from './rgb-image.ts';
+import { denormalizeTiles, normalizeRgbInto, normalizeTiles } from './normalize.ts';
 import { sharedResampler } from './pillow-resample-wasm.ts';
 import { pillowResize, sharpResize } from './pillow-resize.ts';
 import { chooseGrid, dynamicPreprocess, IMAGE_SIZE, type Grid } from './tiling.ts';
@@ -38,14 +40,6 @@ export interface PreprocessedImage {
   readonly tileRgb: Uint8Array[];
 }
 
-/**
- * Where `tileRgb` is cropped from: the resized grid image (`448*cols` wide) and the thumbnail, or ready tiles.
- * The pool transfers these buffers between threads instead of the crops (one buffer, no per-tile copies).
- */
-export type TileRgbSource =
-  | { readonly kind: 'grid'; readonly gridRgb: Uint8Array; readonly thumbnailRgb?: Uint8Array }
-  | { readonly kind: 'tiles'; readonly tiles: Uint8Array[] };
-
 /** The fields of a PreprocessedImage that cross a thread boundary (a structured clone drops the lazy getter). */
 export interface PreprocessedImageData {
   readonly width: number;
@@ -53,47 +47,67 @@ export interface PreprocessedImageData {
   readonly grid: Grid;
   readonly tiles: number;
   readonly pixelValues: Float32Array;
-  readonly rgb: TileRgbSource;
 }
 
+/**
+ * `tileRgb` is not kept: it is recovered from `pixelValues` on first use. Normalisation maps each channel's 256
+ * byte values to 256 distinct float32 values (NORMALIZE_LUT is strictly increasing), so the bytes come back exactly,
+ * and an image on its way to the model carries (and a worker transfers) one buffer instead of two.
+ */
 class Preprocessed implements PreprocessedImage {
   readonly width: number;
   readonly height: number;
   readonly grid: Grid;
   readonly tiles: number;
   readonly pixelValues: Float32Array;
-  readonly rgb: TileRgbSource;
-  #cropped: Uint8Array[] | undefined;
+  #rgb: Uint8Array[] | undefined;
 
-  constructor(d: PreprocessedImageData) {
+  constructor(d: PreprocessedImageData, rgb?: Uint8Array[]) {
     this.width = d.width;
     this.height = d.height;
     this.grid = d.grid;
     this.tiles = d.tiles;
     this.pixelValues = d.pixelValues;
-    this.rgb = d.rgb;
+    this.#rgb = rgb;
   }
 
   get tileRgb(): Uint8Array[] {
-    this.#cropped ??= cropTiles(this.rgb, this.grid);
-    return this.#cropped;
+    this.#rgb ??= denormalizeTiles(this.pixelValues, this.tiles, IMAGE_SIZE);
+    return this.#rgb;
   }
 }
 
-function cropTiles(src: TileRgbSource, [cols, rows]: Grid): Uint8Array[] {
-  if (src.kind === 'tiles') return src.tiles;
-  const size = IMAGE_SIZE;
-  const stride = size * cols * 3;
-  const tiles: Uint8Array[] = [];
-  for (let k = 0; k < cols * rows; k++) {
-    const at = Math.floor(k / cols) * size * stride + (k % cols) * size * 3;
-    const tile = new Uint8Array(size * size * 3);
-    for (let y = 0; y < size; y++)
-      tile.set(src.gridRgb.subarray(at + y * stride, at + y * stride + size * 3), y * size * 3);
-    tiles.push(tile);
-  }
-  if (src.thumbnailRgb) tiles.push(src.thumbnailRgb);
-  return tiles;
+/**
+ * Float32 buffers handed back by `releasePixelValues`, by length, for this thread's next image with as many tiles.
+ * A 13-tile image is 31 MB of float32: allocating it fresh for every image costs thousands of page faults (the
+ * allocator maps fresh zero pages), which is both time and, with several worker threads in one process,
+ * contention on the process's memory map. Bounded, per thread.
+ */
+const spare = new Map<number, Float32Array[]>();
+let spareBytes = 0;
+const SPARE_MAX_BYTES = 256 * 1024 * 1024;
+
+function takePixelValues(length: number): Float32Array {
+  const a = spare.get(length)?.pop();
+  if (!a) return new Float32Array(length);
+  spareBytes -= a.byteLength;
+  return a;
+}
+
+/**
+ * Gives an image's `pixelValues` buffer back for reuse by a later `preprocessImage` in this thread (the
+ * PreprocessPool's `release` sends it back to a worker). Only for a caller that is done with the image: its
+ * pixel values are overwritten later. A buffer that is not a whole ArrayBuffer is ignored.
+ */
+export function releasePixelValues(values: Float32Array): void {
+  const b = values.buffer;
+  if (!(b instanceof ArrayBuffer) || values.byteOffset !== 0 || values.byteLength !== b.byteLength) return;
+  if (values.length === 0 || spareBytes + values.byteLength > SPARE_MAX_BYTES) return;
+  const list = spare.get(values.length) ?? [];
+  if (list.includes(values)) return;
+  list.push(values);
+  spare.set(values.length, list);
+  spareBytes += values.byteLength;
 }
 
 /** A PreprocessedImage from its data (e.g. received from a worker thread). */
@@ -101,21 +115,39 @@ export function preprocessedImage(d: PreprocessedImageData): PreprocessedImage {
   return new Preprocessed(d);
 }
 
-/** The data of a PreprocessedImage made by this module (to send to another thread). */
+/** The data of a PreprocessedImage (to send to another thread). */
 export function preprocessedImageData(image: PreprocessedImage): PreprocessedImageData {
-  if (image instanceof Preprocessed) {
-    const { width, height, grid, tiles, pixelValues, rgb } = image;
-    return { width, height, grid, tiles, pixelValues, rgb };
-  }
   const { width, height, grid, tiles, pixelValues } = image;
-  return { width, height, grid, tiles, pixelValues, rgb: { kind: 'tiles', tiles: image.tileRgb } };
+  return { width, height, grid, tiles, pixelValues };
 }
 
 export async function preprocessImage(
   bytes: Uint8Array,
   opts: PreprocessOptions,
 ): Promise<PreprocessedImage> {
-  let img = await decodeImage(bytes, opts.decode);
+  return preprocessDecoded(await decodeCached(bytes, opts), opts);
+}
+
+/**
+ * `decodeImage`, through the process-wide decoded-image cache when it is enabled (sweeps: decoded-image-cache.ts).
+ */
+export async function decodeCached(bytes: Uint8Array, opts: PreprocessOptions): Promise<RgbImage> {
+  const cache = decodedImageCache();
+  if (!cache) return decodeImage(bytes, opts.decode);
+  const key = decodedImageKey(bytes, opts.decode?.maxImagePixels);
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const shared = toSharedImage(await decodeImage(bytes, opts.decode));
+  cache.set(key, shared);
+  return shared;
+}
+
+/** `preprocessImage` from the decoded image (`Image.open(f).convert('RGB')` already done). */
+export async function preprocessDecoded(
+  decoded: RgbImage,
+  opts: PreprocessOptions,
+): Promise<PreprocessedImage> {
+  let img = decoded;
   const exact = (opts.resize ?? 'exact') === 'exact';
   const up = opts.upscale ?? 1;
   if (!Number.isInteger(up) || up < 1)
@@ -135,20 +167,22 @@ export async function preprocessImage(
     useThumbnail: opts.useThumbnail,
     resize: opts.resize,
   });
-  return new Preprocessed({
-    width: img.width,
-    height: img.height,
-    grid,
-    tiles: tiles.length,
-    pixelValues: normalizeTiles(tiles, IMAGE_SIZE),
-    rgb: { kind: 'tiles', tiles },
-  });
+  return new Preprocessed(
+    {
+      width: img.width,
+      height: img.height,
+      grid,
+      tiles: tiles.length,
+      pixelValues: normalizeTiles(tiles, IMAGE_SIZE),
+    },
+    tiles,
+  );
 }
 
 /**
  * `dynamic_preprocess` + ToTensor + Normalize in exact mode, without intermediate tiles: the image is resized once
  * per grid by the WebAssembly kernel (into its reused memory), each tile is normalised straight from the resized
- * image (a crop as a view: offset + stride), and the resized image is copied out once for `tileRgb`.
+ * image (a crop as a view: offset + stride).
  * Same bytes as `dynamicPreprocess` + `normalizeTiles` (the fixture tests check both).
  */
 function tileExact(img: RgbImage, opts: PreprocessOptions): PreprocessedImageData {
@@ -159,33 +193,23 @@ function tileExact(img: RgbImage, opts: PreprocessOptions): PreprocessedImageDat
   const crops = cols * rows;
   const thumb = opts.useThumbnail && crops !== 1;
   const tiles = crops + (thumb ? 1 : 0);
-  const pixelValues = new Float32Array(tiles * 3 * plane);
+  const pixelValues = takePixelValues(tiles * 3 * plane); // every value is written below
   const r = sharedResampler();
   r.setSource(img.data, img.width, img.height);
   const tw = size * cols;
   const th = size * rows;
   // Same size: Pillow returns a copy, so the source itself is the resized image.
-  const resized = tw === img.width && th === img.height ? img.data : r.resize(tw, th, 'bicubic');
+  const resized = tw === img.width && th === img.height ? r.sourceView() : r.resize(tw, th, 'bicubic');
   const stride = tw * 3;
   for (let k = 0; k < crops; k++) {
     const at = Math.floor(k / cols) * size * stride + (k % cols) * size * 3;
     normalizeRgbInto(resized, at, stride, size, pixelValues, k * 3 * plane);
   }
-  const gridRgb = resized.slice();
-  let thumbnailRgb: Uint8Array | undefined;
   if (thumb) {
-    // From the ORIGINAL image, appended last (the grid has more than one crop, so the source is not 448x448...
-    // unless it is, e.g. 448x448 at minTiles 2: then Pillow's same-size copy).
-    thumbnailRgb =
-      img.width === size && img.height === size ? img.data.slice() : r.resize(size, size, 'bicubic').slice();
-    normalizeRgbInto(thumbnailRgb, 0, size * 3, size, pixelValues, crops * 3 * plane);
+    // From the ORIGINAL image, appended last. Same size (a 448x448 source with more than one crop, e.g. minTiles 2):
+    // Pillow's copy, i.e. the source itself.
+    const t = img.width === size && img.height === size ? r.sourceView() : r.resize(size, size, 'bicubic');
+    normalizeRgbInto(t, 0, size * 3, size, pixelValues, crops * 3 * plane);
   }
-  return {
-    width: img.width,
-    height: img.height,
-    grid,
-    tiles,
-    pixelValues,
-    rgb: { kind: 'grid', gridRgb, thumbnailRgb },
-  };
+  return { width: img.width, height: img.height, grid, tiles, pixelValues };
 }

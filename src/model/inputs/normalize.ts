@@ -134,6 +134,42 @@ export function normalizeTiles(tiles: readonly Uint8Array[], size = 448, out?: F
   return dst;
 }
 
+/**
+ * The inverse of normalizeTiles: `[tiles, 3, size, size]` values made by NORMALIZE_LUT back to HWC RGB bytes.
+ * Exact, because the table is strictly increasing per channel; a value the table cannot have made is an error.
+ */
+export function denormalizeTiles(values: Float32Array, tiles: number, size = 448): Uint8Array[] {
+  const plane = size * size;
+  if (values.length < tiles * 3 * plane)
+    throw new Error(
+      `denormalizeTiles: ${values.length} values cannot hold ${tiles} tiles of ${size}x${size}`,
+    );
+  const out: Uint8Array[] = [];
+  for (let t = 0; t < tiles; t++) {
+    const rgb = new Uint8Array(plane * 3);
+    for (let c = 0; c < 3; c++) {
+      const base = (t * 3 + c) * plane;
+      const m = IMAGENET_MEAN[c];
+      const s = IMAGENET_STD[c];
+      for (let i = 0; i < plane; i++) {
+        const x = values[base + i];
+        let v = Math.round((x * s + m) * 255);
+        if (v < 0) v = 0;
+        else if (v > 255) v = 255;
+        if (NORMALIZE_LUT[c * 256 + v] !== x) {
+          if (v > 0 && NORMALIZE_LUT[c * 256 + v - 1] === x) v--;
+          else if (v < 255 && NORMALIZE_LUT[c * 256 + v + 1] === x) v++;
+          else
+            throw new Error(`denormalizeTiles: tile ${t} channel ${c} value ${x} is not a normalised byte`);
+        }
+        rgb[i * 3 + c] = v;
+      }
+    }
+    out.push(rgb);
+  }
+  return out;
+}
+
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 

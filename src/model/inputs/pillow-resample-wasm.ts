@@ -73,26 +73,27 @@ export class PillowResampler {
   }
 
   /**
-   * A view of `width * height * 3` bytes at the start of memory to write a source image into (e.g. a decoder's
-   * output), then `useSource(width, height)`. Valid until the next call.
+   * A view of `length` bytes at the start of memory to write a source image into (e.g. a decoder's `output`);
+   * `setSource` with this very view then copies nothing. Valid until the next call.
    */
-  sourceBuffer(width: number, height: number): Uint8Array {
-    const n = width * height * 3;
-    this.ensure(align(n));
-    return new Uint8Array(this.k.memory.buffer, 0, n);
+  sourceBuffer(length: number): Uint8Array {
+    this.ensure(align(length));
+    return new Uint8Array(this.k.memory.buffer, 0, length);
   }
 
-  /** Makes the first `width * height * 3` bytes of memory (see `sourceBuffer`) the source of later `resize` calls. */
-  useSource(width: number, height: number): void {
+  /** The current source image's bytes (a fresh view: memory may have grown since `setSource`). */
+  sourceView(): Uint8Array {
+    return new Uint8Array(this.k.memory.buffer, 0, this.sourceBytes);
+  }
+
+  /** Makes packed RGB the source of later `resize` calls (copied into memory unless it is `sourceBuffer`'s view). */
+  setSource(rgb: Uint8Array, width: number, height: number): void {
+    const n = width * height * 3;
+    if (rgb.buffer !== this.k.memory.buffer || rgb.byteOffset !== 0)
+      this.sourceBuffer(n).set(rgb.subarray(0, n));
     this.sourceW = width;
     this.sourceH = height;
-    this.sourceBytes = width * height * 3;
-  }
-
-  /** Copies packed RGB into memory as the source of later `resize` calls. */
-  setSource(rgb: Uint8Array, width: number, height: number): void {
-    this.sourceBuffer(width, height).set(rgb.subarray(0, width * height * 3));
-    this.useSource(width, height);
+    this.sourceBytes = n;
   }
 
   private coefficients(inSize: number, outSize: number, filter: ResampleFilter): Coefficients {

@@ -181,7 +181,9 @@ export async function sharpResize(
 ): Promise<Uint8Array> {
   checkSizes(rgb, w, h, newW, newH);
   if (w === newW && h === newH) return rgb.slice();
-  const { data } = await sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+  // sharp reads from an ArrayBuffer-backed view only; cached decoded images live in shared memory.
+  const input = rgb.buffer instanceof SharedArrayBuffer ? rgb.slice() : rgb;
+  const { data } = await sharp(input, { raw: { width: w, height: h, channels: 3 } })
     .resize(newW, newH, { fit: 'fill', kernel: filter === 'bicubic' ? 'cubic' : 'linear' })
     .raw()
     .toBuffer({ resolveWithObject: true });

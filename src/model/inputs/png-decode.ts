@@ -15,7 +15,7 @@
  * Differences left: APNG files decode to their default image (IDAT), which Pillow 9.4 also shows as frame 0.
  */
 import { crc32, inflateSync } from 'node:zlib';
-import type { RgbImage } from './image-decode.ts';
+import type { RgbImage } from './rgb-image.ts';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -45,6 +45,7 @@ export function decodePng(
   b: Uint8Array,
   origin: string,
   checkSize: (w: number, h: number) => void,
+  output: (length: number) => Uint8Array = (n) => new Uint8Array(n),
 ): RgbImage {
   if (!isPng(b)) throw new Error(`${origin}: not a PNG file`);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -111,8 +112,10 @@ export function decodePng(
   } catch (e) {
     throw new Error(`${origin}: PNG image data is corrupt or truncated (${(e as Error).message})`);
   }
-  const samples = unfilterImage(raw, header, origin);
-  return { width: header.width, height: header.height, data: toRgb(samples, header, palette) };
+  // 8-bit RGB: the unfiltered rows are the result, so they go straight to `output`.
+  const direct = header.colorType === 2 && header.bitDepth === 8;
+  const samples = unfilterImage(raw, header, origin, direct ? output : undefined);
+  return { width: header.width, height: header.height, data: toRgb(samples, header, palette, output) };
 }
 
 /** Bytes per complete pixel for filtering (at least 1), and bytes per row of `w` pixels. */
@@ -134,15 +137,20 @@ const ADAM7: readonly [number, number, number, number][] = [
  * Undo the per-row filters. Returns full-image rows, each `rowBytes(width)` long, still packed at the file's bit
  * depth (interlaced passes are scattered back into place).
  */
-function unfilterImage(raw: Uint8Array, h: Header, origin: string): Uint8Array {
+function unfilterImage(
+  raw: Uint8Array,
+  h: Header,
+  origin: string,
+  output: (length: number) => Uint8Array = (n) => new Uint8Array(n),
+): Uint8Array {
   const bpp = Math.max(1, (CHANNELS[h.colorType] * h.bitDepth) >> 3);
   const stride = rowBytes(h.width, h);
   if (h.interlace === 0) {
-    const out = new Uint8Array(stride * h.height);
+    const out = output(stride * h.height);
     unfilterPass(raw, 0, h.height, stride, bpp, out, origin);
     return out;
   }
-  const out = new Uint8Array(stride * h.height);
+  const out = output(stride * h.height);
   const bitsPerPixel = CHANNELS[h.colorType] * h.bitDepth;
   let offset = 0;
   for (const [x0, y0, dx, dy] of ADAM7) {
@@ -260,11 +268,16 @@ function unfilterPass(
 }
 
 /** Pillow's mode conversion of the unfiltered samples to packed RGB. */
-function toRgb(s: Uint8Array, h: Header, palette: Uint8Array | undefined): Uint8Array {
+function toRgb(
+  s: Uint8Array,
+  h: Header,
+  palette: Uint8Array | undefined,
+  output: (length: number) => Uint8Array,
+): Uint8Array {
   const { width, height, bitDepth: d, colorType: ct } = h;
   // 8-bit RGB, not interlaced or already de-interlaced: the unfiltered rows ARE packed RGB.
   if (ct === 2 && d === 8) return s;
-  const out = new Uint8Array(width * height * 3);
+  const out = output(width * height * 3);
   const stride = rowBytes(width, h);
   if (ct === 3 || (ct === 0 && d < 16)) {
     // 256-entry RGB lookup: palette (grey ramp past the PLTE end), or the grey scaling of "1" / "L;2" / "L;4" / "L".

@@ -1,9 +1,10 @@
 /**
  * `preprocessImage` on worker threads. The exact path (Pillow-identical decode, fixed-point bicubic resize, tiling,
- * normalisation) is 150-300 ms of synchronous JavaScript for a 1700x2200 page: on the main thread it runs serially
- * with the model and blocks the event loop (HTTP serving, progress). The pool runs it in `size` workers instead;
- * results are the same objects `preprocessImage` returns, with their buffers transferred back, not copied (only a
- * buffer V8 will not detach, such as sharp's output in `fast` mode's thumbnail, is copied).
+ * normalisation) is 30-70 ms of synchronous work for a 1700x2200 page: on the main thread it runs serially with
+ * the model and blocks the event loop (HTTP serving, progress). The pool runs it in `size` workers instead;
+ * results are the same objects `preprocessImage` returns, their pixel buffer transferred back, not copied. The
+ * main thread does no per-image work beyond posting the bytes (and, with the decoded-image cache on, hashing
+ * them); a worker runs one job at a time; `release` hands a finished image's buffer back for reuse.
  *
  * Jobs are posted to workers ahead of time (up to `depth` each, to the least loaded), not one at a time as workers
  * free up, because the main thread cannot hand out work while it is blocked: onnxruntime-node's CPU `run` is
@@ -16,14 +17,24 @@
  */
 import os from 'node:os';
 import { parentPort, Worker } from 'node:worker_threads';
+import sharp from 'sharp';
 import {
+  decodedImageCache,
+  decodedImageKey,
+  toSharedImage,
+  type SharedRgbImage,
+} from './decoded-image-cache.ts';
+import { decodeImage } from './image-decode.ts';
+import { sharedResampler } from './pillow-resample-wasm.ts';
+import {
+  preprocessDecoded,
   preprocessedImage,
+  releasePixelValues,
   preprocessedImageData,
   preprocessImage,
   type PreprocessedImage,
   type PreprocessedImageData,
   type PreprocessOptions,
-  type TileRgbSource,
 } from './image-preprocess.ts';
 
 /** Worker entry: registers tsx for the worker thread, then calls `serveWorker` below. */
@@ -72,20 +83,39 @@ function workerExecArgv(): string[] {
   return out;
 }
 
+/**
+ * A job carries the encoded bytes, or (decoded-image cache hit) the decoded image in shared memory instead.
+ * `share`: the main thread caches decoded images, so send the decoded image back (in shared memory).
+ */
 interface JobMessage {
   readonly id: number;
-  readonly bytes: Uint8Array;
+  readonly bytes?: Uint8Array;
+  readonly decoded?: SharedRgbImage;
+  readonly share: boolean;
   readonly opts: PreprocessOptions;
 }
 
+/** A pixel buffer handed back to the worker (PreprocessPool.release). */
+interface ReleaseMessage {
+  readonly release: Float32Array;
+}
+
 type ReplyMessage =
-  | { readonly id: number; readonly ok: true; readonly image: PreprocessedImageData }
+  | {
+      readonly id: number;
+      readonly ok: true;
+      readonly image: PreprocessedImageData;
+      readonly decoded?: SharedRgbImage;
+    }
   | { readonly id: number; readonly ok: false; readonly name: string; readonly message: string };
 
 interface Job {
   readonly id: number;
   readonly bytes: Uint8Array;
   readonly opts: PreprocessOptions;
+  /** Decoded-image cache key (when the process cache is on) and the cached image, if it was there. */
+  readonly cacheKey?: string;
+  readonly decoded?: SharedRgbImage;
   readonly label: string | undefined;
   resolve(image: PreprocessedImage): void;
   reject(err: Error): void;
@@ -107,6 +137,8 @@ export class PreprocessPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextId = 0;
+  /** Which worker made a pixel buffer (for `release`). */
+  private readonly madeBy = new WeakMap<Float32Array, Slot>();
   private closed = false;
 
   constructor(opts: PreprocessPoolOptions = {}) {
@@ -133,10 +165,33 @@ export class PreprocessPool {
     if (this.closed)
       return Promise.reject(new PreprocessPoolError(named(label, 'preprocess pool is closed')));
     if (this.size === 0) return this.inProcess(bytes, opts, label);
+    // Decoded-image cache (sweeps): a hit sends the decoded pixels (shared memory, no copy) instead of the bytes.
+    const cache = decodedImageCache();
+    const cacheKey = cache ? decodedImageKey(bytes, opts.decode?.maxImagePixels) : undefined;
+    const decoded = cacheKey ? cache?.get(cacheKey) : undefined;
     return new Promise<PreprocessedImage>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, bytes, opts, label, resolve, reject });
+      this.queue.push({ id: this.nextId++, bytes, opts, label, cacheKey, decoded, resolve, reject });
       this.pump();
     });
+  }
+
+  /**
+   * Hands `image`'s pixel buffer back to a worker for reuse (see `releasePixelValues`): for a caller that is done
+   * with the image (e.g. after the model ran on it). The buffer is transferred, so `image.pixelValues` is empty
+   * afterwards. Optional: an image never released is simply garbage-collected.
+   */
+  release(image: PreprocessedImage): void {
+    const values = image.pixelValues;
+    if (this.closed || values.length === 0) return;
+    if (this.size === 0) return releasePixelValues(values);
+    const b = values.buffer;
+    if (!(b instanceof ArrayBuffer) || values.byteOffset !== 0 || values.byteLength !== b.byteLength) return;
+    // Back to the worker that made it (each gets back what it allocated), else any live one.
+    const from = this.madeBy.get(values);
+    const slot = from && this.slots.includes(from) ? from : this.slots[0];
+    if (!slot) return;
+    const msg: ReleaseMessage = { release: values };
+    slot.worker.postMessage(msg, [b]);
   }
 
   /** Terminates the workers; jobs not finished yet are rejected with PreprocessPoolError. Idempotent. */
@@ -171,7 +226,9 @@ export class PreprocessPool {
       slot.jobs.set(job.id, job);
       // Busy workers keep the process alive (someone awaits their result); idle ones do not.
       slot.worker.ref();
-      const msg: JobMessage = { id: job.id, bytes: job.bytes, opts: job.opts };
+      const msg: JobMessage = job.decoded
+        ? { id: job.id, decoded: job.decoded, share: false, opts: job.opts }
+        : { id: job.id, bytes: job.bytes, share: job.cacheKey !== undefined, opts: job.opts };
       slot.worker.postMessage(msg);
     }
   }
@@ -185,8 +242,11 @@ export class PreprocessPool {
       if (!job) return;
       slot.jobs.delete(reply.id);
       if (slot.jobs.size === 0) worker.unref();
-      if (reply.ok) job.resolve(preprocessedImage(reply.image));
-      else job.reject(new ImagePreprocessError(named(job.label, reply.message), reply.name));
+      if (reply.ok) {
+        if (reply.decoded && job.cacheKey) decodedImageCache()?.set(job.cacheKey, reply.decoded);
+        this.madeBy.set(reply.image.pixelValues, slot);
+        job.resolve(preprocessedImage(reply.image));
+      } else job.reject(new ImagePreprocessError(named(job.label, reply.message), reply.name));
       this.pump();
     });
     // An uncaught error or an exit ends this worker: its jobs fail (the pool, not the image, is at fault) and a
@@ -217,7 +277,7 @@ export class PreprocessPool {
  */
 function transferable(image: PreprocessedImage): { data: PreprocessedImageData; transfer: ArrayBuffer[] } {
   const transfer: ArrayBuffer[] = [];
-  const own = <T extends Float32Array | Uint8Array>(v: T, copy: (v: T) => T): T => {
+  const own = (v: Float32Array, copy: (v: Float32Array) => Float32Array): Float32Array => {
     const b = v.buffer;
     if (
       b instanceof ArrayBuffer &&
@@ -232,32 +292,38 @@ function transferable(image: PreprocessedImage): { data: PreprocessedImageData; 
     transfer.push(c.buffer as ArrayBuffer);
     return c;
   };
-  const bytes = (v: Uint8Array): Uint8Array => own(v, (x) => new Uint8Array(x));
   const d = preprocessedImageData(image);
-  const rgb: TileRgbSource =
-    d.rgb.kind === 'tiles'
-      ? { kind: 'tiles', tiles: d.rgb.tiles.map(bytes) }
-      : {
-          kind: 'grid',
-          gridRgb: bytes(d.rgb.gridRgb),
-          thumbnailRgb: d.rgb.thumbnailRgb && bytes(d.rgb.thumbnailRgb),
-        };
-  return { data: { ...d, pixelValues: own(d.pixelValues, (v) => new Float32Array(v)), rgb }, transfer };
+  return { data: { ...d, pixelValues: own(d.pixelValues, (v) => new Float32Array(v)) }, transfer };
 }
 
 /** The worker side: answers each JobMessage with a ReplyMessage. Called by ./preprocess-pool-worker.mjs only. */
 export function serveWorker(): void {
   const port = parentPort;
   if (!port) throw new Error('serveWorker() must run in a worker thread');
-  port.on('message', (job: JobMessage) => {
-    preprocessImage(job.bytes, job.opts).then(
-      (result) => {
+  // The pool is the parallelism: libvips' own threads (one per core by default, process-wide) would only
+  // oversubscribe the cores the workers already use (JPEG/WebP/TIFF decodes, fast-mode resizes).
+  sharp.concurrency(1);
+  const work = async (job: JobMessage): Promise<[PreprocessedImage, SharedRgbImage | undefined]> => {
+    if (job.decoded) return [await preprocessDecoded(job.decoded, job.opts), undefined];
+    // Not for the cache (it keeps the pixels): PNG rows are unfiltered straight into the resampler's source memory.
+    const r = sharedResampler();
+    const decoded = await decodeImage(
+      job.bytes as Uint8Array,
+      job.share ? job.opts.decode : { ...job.opts.decode, output: (n) => r.sourceBuffer(n) },
+    );
+    const shared = job.share ? toSharedImage(decoded) : undefined;
+    return [await preprocessDecoded(shared ?? decoded, job.opts), shared];
+  };
+  const answer = (job: JobMessage): Promise<void> =>
+    work(job).then(
+      ([result, decoded]) => {
         const { data, transfer } = transferable(result);
+        const reply: ReplyMessage = { id: job.id, ok: true, image: data, ...(decoded ? { decoded } : {}) };
         try {
-          port.postMessage({ id: job.id, ok: true, image: data } satisfies ReplyMessage, transfer);
+          port.postMessage(reply, transfer);
         } catch {
           // A buffer V8 refuses to detach (e.g. one owned by a native addon): send copies instead.
-          port.postMessage({ id: job.id, ok: true, image: data } satisfies ReplyMessage);
+          port.postMessage(reply);
         }
       },
       (err: unknown) => {
@@ -265,5 +331,13 @@ export function serveWorker(): void {
         port.postMessage({ id: job.id, ok: false, name: e.name, message: e.message } satisfies ReplyMessage);
       },
     );
+  // One job at a time, in arrival order. Jobs posted ahead (the pool's `depth`) wait here instead of interleaving
+  // at await points: an interleaved job would run on this thread while another's decode runs on a libuv thread,
+  // so one worker would use more than one core and two workers would oversubscribe two.
+  let queue: Promise<void> = Promise.resolve();
+  port.on('message', (msg: JobMessage | ReleaseMessage) => {
+    if ('release' in msg) return releasePixelValues(msg.release);
+    const job = msg;
+    queue = queue.then(() => answer(job));
   });
 }

@@ -3,9 +3,10 @@
  * `npm run bench -- tiling` both call `measurePreprocessThroughput`. The images are repeated (in order, round robin)
  * until `seconds` have passed; one thread (the calling thread) unless `workers` > 0, then a PreprocessPool of that
  * many worker threads, warmed (every worker started and JIT-compiled on every image) before the clock starts.
- * Figures are wall-clock images/s and tiles/s over whole passes; never asserted on in tests.
+ * Each result is released (its pixel buffer handed back for reuse, as a consumer does once the model has run on
+ * it). Figures are wall-clock images/s and tiles/s over whole passes; never asserted on in tests.
  */
-import { preprocessImage, type PreprocessOptions } from './image-preprocess.ts';
+import { preprocessImage, releasePixelValues, type PreprocessOptions } from './image-preprocess.ts';
 import { PreprocessPool } from './preprocess-pool.ts';
 
 export interface ThroughputOptions {
@@ -60,6 +61,7 @@ async function inThread(
       const r = await preprocessImage(b, opts);
       tiles += r.tiles;
       n++;
+      releasePixelValues(r.pixelValues); // done with it, as a consumer after the model ran
     }
   } while (performance.now() - t0 < seconds * 1000);
   return result(n, tiles, performance.now() - t0, 0);
@@ -98,6 +100,7 @@ async function inPool(
         const r = await pool.preprocess(images[i % images.length], opts);
         tiles += r.tiles;
         n++;
+        pool.release(r);
       }
     };
     await Promise.all(Array.from({ length: workers * 2 }, lane));

@@ -4,7 +4,7 @@
  * shared/docs/preprocessing.md "The algorithm, exactly" and eval-protocols.md §2.1.
  */
 import { pillowResize, sharpResize, type ResampleFilter } from './pillow-resize.ts';
-import type { RgbImage } from './image-decode.ts';
+import type { RgbImage } from './rgb-image.ts';
 
 export const IMAGE_SIZE = 448;
 

@@ -2,6 +2,7 @@
  * Backend by name, for `run` and `serve`. The ONNX engine is imported only when asked for, so `--backend
  * openai` / `echo` start without loading onnxruntime.
  */
+import type { EngineOptionsInput } from '../../model/engine/engine-options.ts';
 import type { Backend } from '../backend.ts';
 import { EchoBackend } from './echo.ts';
 import { OpenAIBackend, type Balance, type ServerKind } from './openai.ts';
@@ -13,8 +14,8 @@ export interface BackendOptions {
   readonly backend: BackendName;
   /** onnx: model folder (checkpoint or built); openai: model name sent to the server. */
   readonly model: string;
-  readonly variant?: string;
-  readonly device?: string;
+  /** onnx: how the engine is built and run, passed whole to the engine. */
+  readonly engine?: EngineOptionsInput;
   readonly batchSize?: number;
   readonly endpoints?: readonly string[];
   readonly apiKey?: string;
@@ -25,7 +26,7 @@ export interface BackendOptions {
   /** openai: first retry backoff, ms. */
   readonly backoffMs?: number;
   readonly echoDelayMs?: number;
-  /** onnx: image preprocessing worker threads (default: cores - 1; 0 = on the main thread). */
+  /** onnx: image preprocessing worker threads (default: cpu-cores.ts defaultPreprocessWorkers; 0 = main thread). */
   readonly preprocessWorkers?: number;
 }
 

@@ -9,7 +9,7 @@
 
 /** What went wrong with one attempt. */
 export type FailureKind =
-  /** Connection refused: nothing listens there (server down or restarting). */
+  /** Connection refused or host unreachable: nothing listens there (server down or restarting). */
   | 'refused'
   /** The connection was reset or closed before the whole reply arrived. */
   | 'reset'
@@ -98,6 +98,15 @@ const networkCode = (err: unknown): string | undefined => {
   return cause?.code ?? cause?.cause?.code ?? (err as { code?: string }).code;
 };
 
+/** Connect-time error codes: the server was never reached (as opposed to a connection cut mid-way). */
+const UNREACHABLE: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
 /** Sentinel abort reason for the attempt's own timeout. */
 class AttemptTimeout extends Error {}
 
@@ -134,7 +143,7 @@ export async function postJson(url: string, body: string, opts: PostJsonOptions)
     } catch (err) {
       if (controller.signal.aborted) throw abortFailure('headers');
       const code = networkCode(err);
-      const kind = code === 'ECONNREFUSED' ? 'refused' : 'reset';
+      const kind = code !== undefined && UNREACHABLE.has(code) ? 'refused' : 'reset';
       const cause = (err as { cause?: { message?: string } }).cause;
       throw new RequestFailure(kind, `request failed (${code ?? cause?.message ?? (err as Error).message})`);
     }

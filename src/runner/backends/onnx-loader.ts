@@ -8,8 +8,7 @@ import type { BackendOptions } from './create.ts';
 export async function createOnnxBackend(opts: BackendOptions): Promise<Backend> {
   const { OnnxBackend } = await import('./onnx.ts');
   return OnnxBackend.load(opts.model, {
-    ...(opts.variant !== undefined ? { variant: opts.variant } : {}),
-    ...(opts.device !== undefined ? { device: opts.device } : {}),
+    ...(opts.engine ? { engine: opts.engine } : {}),
     ...(opts.batchSize !== undefined ? { maxBatch: opts.batchSize } : {}),
     ...(opts.preprocessWorkers !== undefined ? { preprocessWorkers: opts.preprocessWorkers } : {}),
   });

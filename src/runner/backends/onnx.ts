@@ -16,30 +16,29 @@ import {
   type GenerationRequest,
   type GenerationResult,
 } from '../backend.ts';
-import { VARIANTS, type Variant } from '../../model/graph/build.ts';
 import {
   preprocessImage,
   type PreprocessedImage,
   type PreprocessOptions,
 } from '../../model/inputs/image-preprocess.ts';
 import { PreprocessPool, PreprocessPoolError } from '../../model/inputs/preprocess-pool.ts';
-import { InternVLEngine, type ChatRequest, type EngineLoadOptions } from '../../model/engine/engine.ts';
-import { ENGINE_DEVICES, type EngineDevice } from '../../model/engine/sessions.ts';
+import { InternVLEngine, type ChatRequest } from '../../model/engine/engine.ts';
+import type { EngineOptionsInput } from '../../model/engine/engine-options.ts';
+import { defaultPreprocessWorkers } from '../../model/cpu-cores.ts';
 
-export interface OnnxBackendOptions extends Omit<EngineLoadOptions, 'variant' | 'device'> {
-  /** fp32 | fp16 | int8 | int4 (default fp32). */
-  readonly variant?: string;
-  /** cpu | cuda | webgpu (default cpu). */
-  readonly device?: string;
+export interface OnnxBackendOptions {
+  /** How the engine is built and run (variant, device, threads, ...), passed whole to InternVLEngine.load. */
+  readonly engine?: EngineOptionsInput;
   /** Requests per shared generation (default 1). */
   readonly maxBatch?: number;
   /** Image resampling: 'exact' (Pillow-identical, default) or 'fast' (sharp). */
   readonly resize?: 'exact' | 'fast';
   /**
-   * Worker threads preprocessing images in `prepare` (default `defaultPoolSize()`); 0 = none: `prepare` does
-   * nothing and `generate` preprocesses in-process.
+   * Worker threads preprocessing images in `prepare` (default `defaultPreprocessWorkers()`: the engine's threads
+   * take every core, cpu-cores.ts); 0 = none: `prepare` does nothing and `generate` preprocesses in-process.
    */
   readonly preprocessWorkers?: number;
+  readonly onProgress?: (msg: string) => void;
 }
 
 /** What `prepare` attaches to a request (`GenerationRequest.prepared`): each image preprocessed, in order. */
@@ -70,9 +69,9 @@ export class OnnxBackend implements Backend {
     if (!Number.isInteger(maxBatch) || maxBatch < 1)
       throw new Error(`maxBatch must be a positive integer, got ${maxBatch}`);
     this.maxBatch = maxBatch;
-    this.preprocessPool = new PreprocessPool(
-      options.preprocessWorkers !== undefined ? { size: options.preprocessWorkers } : {},
-    );
+    this.preprocessPool = new PreprocessPool({
+      size: options.preprocessWorkers ?? defaultPreprocessWorkers(),
+    });
     const e = engine.info;
     this.info = {
       name: 'onnx',
@@ -82,7 +81,7 @@ export class OnnxBackend implements Backend {
       extra: {
         builtDir: e.dir,
         checkpointHash: e.checkpointHash,
-        threads: e.threads ?? null,
+        threads: e.threads,
         maxBatch,
         quant: e.built.quant,
         preprocessWorkers: this.preprocessPool.size,
@@ -91,19 +90,10 @@ export class OnnxBackend implements Backend {
   }
 
   static async load(model: string, options: OnnxBackendOptions = {}): Promise<OnnxBackend> {
-    const variant = options.variant ?? 'fp32';
-    if (!(VARIANTS as readonly string[]).includes(variant)) {
-      throw new Error(`unknown variant '${variant}' (expected ${VARIANTS.join(', ')})`);
-    }
-    const device = options.device ?? 'cpu';
-    if (!(ENGINE_DEVICES as readonly string[]).includes(device)) {
-      throw new Error(`unknown device '${device}' (expected ${ENGINE_DEVICES.join(', ')})`);
-    }
-    const { maxBatch, resize, preprocessWorkers, ...rest } = options;
+    const { maxBatch, resize, preprocessWorkers, engine: engineOptions, onProgress } = options;
     const engine = await InternVLEngine.load(model, {
-      ...rest,
-      variant: variant as Variant,
-      device: device as EngineDevice,
+      ...engineOptions,
+      ...(onProgress ? { onProgress } : {}),
     });
     return new OnnxBackend(engine, {
       ...(maxBatch !== undefined ? { maxBatch } : {}),

@@ -100,6 +100,11 @@ export function buildContent(req: GenerationRequest, kind: ServerKind): ContentP
     parts.push({ type: 'text', text: req.question });
     return parts;
   }
+  // One image leading the question (`<image>\n...`, how chat() stores a question in its history): image part,
+  // then the text without that newline, which servers (and our `serve`) put back with the image.
+  if (pieces.length === 2 && pieces[0] === '' && pieces[1].startsWith('\n')) {
+    return [image(0), { type: 'text', text: pieces[1].slice(1) }];
+  }
   pieces.forEach((text, i) => {
     if (text !== '') parts.push({ type: 'text', text });
     if (i < req.images.length) parts.push(image(i));

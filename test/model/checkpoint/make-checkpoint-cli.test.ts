@@ -9,7 +9,7 @@ import { tempDir } from './helpers.ts';
 const run = promisify(execFile);
 
 describe('internvl-eval make-checkpoint', () => {
-  it('--tiny --out DIR --seed S writes a checkpoint that opens; without --tiny it refuses', async () => {
+  it('--tiny --out DIR --seed S writes a checkpoint that opens; tiny is the default; --tiny contradicts --size full', async () => {
     const tmp = await tempDir('cli-ckpt-');
     try {
       const out = path.join(tmp.dir, 'm');
@@ -32,10 +32,21 @@ describe('internvl-eval make-checkpoint', () => {
         ckpt.config.llm.vocabSize,
       );
       await ckpt.close();
+      const plain = path.join(tmp.dir, 'plain');
+      const second = await run(process.execPath, ['bin/internvl-eval.js', 'make-checkpoint', '--out', plain]);
+      expect(second.stdout).toContain('(tiny, ');
       await expect(
-        run(process.execPath, ['bin/internvl-eval.js', 'make-checkpoint', '--out', out]),
+        run(process.execPath, [
+          'bin/internvl-eval.js',
+          'make-checkpoint',
+          '--tiny',
+          '--size',
+          'full',
+          '--out',
+          out,
+        ]),
       ).rejects.toMatchObject({
-        stderr: expect.stringContaining('only --tiny checkpoints can be made; pass --tiny'),
+        stderr: expect.stringContaining('--tiny contradicts --size full'),
       });
     } finally {
       await tmp.cleanup();

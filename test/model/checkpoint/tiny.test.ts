@@ -3,6 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCheckpoint, type Checkpoint } from '../../../src/model/checkpoint/checkpoint.ts';
+import { randomTensors } from '../../../src/model/checkpoint/random-weights.ts';
+import { writeSafetensors } from '../../../src/model/checkpoint/safetensors.ts';
 import { makeTinyCheckpoint } from '../../../src/model/checkpoint/tiny.ts';
 import { makeTinyTokenizer } from '../../../src/model/inputs/tiny-tokenizer.ts';
 import { tempDir } from './helpers.ts';
@@ -97,6 +99,15 @@ describe('makeTinyCheckpoint with the real InternLM2 tokenizer', () => {
     ]);
     expect(await c.hash()).not.toBe(await d.hash());
     await Promise.all([c.close(), d.close()]);
+  });
+
+  it('is streamed: the file equals the in-memory writer of the same random tensors, byte for byte', async () => {
+    const made = await makeTinyCheckpoint(path.join(tmp.dir, 'e'), { seed: 2 });
+    const whole = path.join(tmp.dir, 'e-whole.safetensors');
+    await writeSafetensors(whole, randomTensors(made.config, 2), { format: 'pt' });
+    expect((await readFile(path.join(made.dir, 'model.safetensors'))).equals(await readFile(whole))).toBe(
+      true,
+    );
   });
 
   it('rejects a tokenizer folder without tokenizer.model', async () => {

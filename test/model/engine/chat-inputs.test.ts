@@ -79,22 +79,26 @@ describe('chat inputs', () => {
   it('writes float32 little-endian and the --json shape', () => {
     const bytes = float32LE(Float32Array.from([1, -2.5]));
     expect(Array.from(bytes)).toEqual([0, 0, 128, 63, 0, 0, 32, 192]);
-    const json = chatResultJson({
-      text: 'hi',
-      inputIds: [1, 2],
-      outputIds: [3],
-      finishReason: 'stop',
-      tiles: [1],
-      timings: {
-        visionMs: 1,
-        prefillMs: 2,
-        decodeMs: 3,
-        totalMs: 6,
-        batchSize: 1,
-        prefillTokensPerSecond: 1000,
-        decodeTokensPerSecond: 0,
+    const json = chatResultJson(
+      {
+        text: 'hi',
+        inputIds: [1, 2],
+        outputIds: [3],
+        finishReason: 'stop',
+        tiles: [1],
+        timings: {
+          visionMs: 1,
+          prefillMs: 2,
+          decodeMs: 3,
+          totalMs: 6,
+          batchSize: 1,
+          prefillTokensPerSecond: 1000,
+          decodeTokensPerSecond: 0,
+          decodeContextTokens: 2,
+        },
       },
-    });
+      { threads: 3 },
+    );
     expect(Object.keys(json)).toEqual([
       'input_ids',
       'output_ids',
@@ -104,5 +108,6 @@ describe('chat inputs', () => {
       'timings',
     ]);
     expect(json.input_ids).toEqual([1, 2]);
+    expect(json.timings).toMatchObject({ total_ms: 6, decode_context_tokens: 2, threads: 3 });
   });
 });

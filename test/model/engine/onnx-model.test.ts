@@ -12,6 +12,7 @@ import { makeTinyCheckpoint } from '../../../src/model/checkpoint/tiny.ts';
 import { readBuiltModelInfo, type BuiltModelInfo } from '../../../src/model/engine/built-model.ts';
 import type { DecoderStepOutput, KvCache } from '../../../src/model/engine/generate.ts';
 import { OnnxModel } from '../../../src/model/engine/onnx-model.ts';
+import { planSessions } from '../../../src/model/engine/sessions.ts';
 import { buildModel } from '../../../src/model/graph/build.ts';
 import { runDecoder, type DecoderDims } from '../graph/ort-helpers.ts';
 
@@ -166,6 +167,62 @@ describe('OnnxModel static KV cache', () => {
     model.releaseCache(out.present);
   });
 });
+
+describe('chunked prefill (the WebGPU plan)', () => {
+  it('a left-padded batch prefilled row by row in chunks of 3 equals one run, then decodes the same', async () => {
+    const settings = { device: 'cpu' as const, threads: 1 };
+    const plan = planSessions(settings);
+    const chunked = await OnnxModel.open(info, settings, {
+      ...plan,
+      decoder: { ...plan.decoder, prefillChunk: 3 },
+    });
+    try {
+      // row 0: 8 real tokens; row 1: 3 pads then 5 real tokens
+      const ids = [1, 70, 71, 72, 73, 74, 75, 76, 0, 0, 0, 1, 80, 81, 82, 83];
+      const mask = BigInt64Array.from([1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1].map(BigInt));
+      const pos = BigInt64Array.from([0, 1, 2, 3, 4, 5, 6, 7, 1, 1, 1, 0, 1, 2, 3, 4].map(BigInt));
+      const embeds = await model.embed(BigInt64Array.from(ids.map(BigInt)), 2, 8);
+      const input = {
+        batch: 2,
+        seq: 8,
+        embeds,
+        attentionMask: mask,
+        positionIds: pos,
+        past: null,
+        capacity: 10,
+      };
+      const whole = await model.step(input);
+      const parts = await chunked.step(input);
+      expect(maxAbs(parts.lastLogits, whole.lastLogits)).toBeLessThan(1e-5);
+      for (let t = 0; t < 2 * dims.layers; t++) {
+        expect(
+          maxAbs(written(cacheTensors(parts.present)[t], 8), written(cacheTensors(whole.present)[t], 8)),
+        ).toBeLessThan(1e-5);
+      }
+      const next = await model.embed(BigInt64Array.from([90n, 91n]), 2, 1);
+      const step = {
+        batch: 2,
+        seq: 1,
+        embeds: next,
+        attentionMask: BigInt64Array.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1].map(BigInt)),
+        positionIds: BigInt64Array.from([8n, 5n]),
+        capacity: 10,
+      };
+      const a = await model.step({ ...step, past: whole.present });
+      const b = await chunked.step({ ...step, past: parts.present });
+      expect(maxAbs(b.lastLogits, a.lastLogits)).toBeLessThan(1e-5);
+      model.releaseCache(a.present);
+    } finally {
+      await chunked.close();
+    }
+  });
+});
+
+function maxAbs(a: Float32Array, b: ArrayLike<number>): number {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
 
 describe('onnxruntime-node 1.30 and pre-allocated fetches', () => {
   it('writes into a pre-allocated output but returns a copy of it (so fetching the whole cache copies it)', async () => {

@@ -13,7 +13,7 @@ import { makeTinyCheckpoint } from '../../../src/model/checkpoint/tiny.ts';
 import { hostData, MeteredSession, TransferMeter } from '../../../src/model/engine/device-tensors.ts';
 import { InternVLEngine, type ChatRequest } from '../../../src/model/engine/engine.ts';
 import type { KvCache } from '../../../src/model/engine/generate.ts';
-import { planResidency } from '../../../src/model/engine/sessions.ts';
+import { decoderPlan } from '../../../src/model/engine/sessions.ts';
 import { probeWebGpu, reportSkip } from './webgpu-env.ts';
 
 const gpu = await probeWebGpu();
@@ -46,10 +46,10 @@ describe.runIf(gpu.ok)('WebGPU residency (tiny checkpoint, software GPU)', { tim
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  it('places the KV cache on the device for webgpu only (one decision: planResidency)', () => {
-    expect(planResidency('webgpu')).toBe('device');
-    expect(planResidency('cpu')).toBe('host');
-    expect(planResidency('cuda')).toBe('host');
+  it('places the KV cache on the device for webgpu only (one decision: sessions.ts decoderPlan)', () => {
+    expect(decoderPlan('webgpu').kvCache.location).toBe('device');
+    expect(decoderPlan('cpu').kvCache.location).toBe('cpu');
+    expect(decoderPlan('cuda').kvCache.location).toBe('cpu');
     expect(webgpu.model.resident).toBe(true);
     expect(cpu.model.resident).toBe(false);
   });

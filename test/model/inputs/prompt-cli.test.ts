@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { buildSamplePrompt, compactImageTokens } from '../../../src/model/inputs/task-prompt.ts';
+import { buildSamplePrompt, compactImageTokens } from '../../../src/model/inputs/sample-prompt.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const fixtureDir = path.resolve(repoRoot, '../shared/fixtures/internlm2-tokenizer');

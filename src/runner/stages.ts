@@ -1,12 +1,12 @@
 /**
- * What the runner needs from the other stages (datasets, prompt recipes, video frames, metrics). Production code
- * uses `loadRealDeps()` (the real modules, imported lazily so that a runner test can inject small doubles
- * without loading the engine or ffmpeg); tests may pass their own.
+ * What the runner needs from the other stages (datasets, prompt recipes, video frames, metrics), as an interface.
+ * Production code uses `realDeps` from `real-stages.ts` (imported lazily by run-evaluation.ts so that a runner
+ * test can inject small doubles without loading the engine or ffmpeg); tests may pass their own.
  */
 import type { Sample, SampleOrError, VideoSource } from '../datasets/sample.ts';
 import type { TaskConfig } from '../datasets/task.ts';
 import type { Scorer } from '../metrics/scorer.ts';
-import type { PromptRecipe } from '../model/inputs/prompt-recipe.ts';
+import type { PromptRecipe } from '../datasets/prompt-recipe.ts';
 
 export interface PresetSettings {
   readonly name: string;
@@ -25,10 +25,4 @@ export interface RunDeps {
   /** Encoded frames of a sample's video (the task decides the sampling rule: InternVL get_index or Video-MME's). */
   loadVideoFrames(video: VideoSource, frames: number, task: TaskConfig): Promise<Uint8Array[]>;
   getScorer(name: string): Scorer;
-}
-
-/** The real stages. */
-export async function loadRealDeps(): Promise<RunDeps> {
-  const mod = await import('./real-deps.ts');
-  return mod.realDeps;
 }

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { thumbnailName, thumbnailPath, writeThumbnail } from '../../src/report/thumbnails.ts';
+import { thumbnailName, thumbnailPath, writeThumbnail } from '../../src/runner/thumbnails.ts';
 import { runEvaluation } from '../../src/runner/run-evaluation.ts';
+import { runWithReport } from '../../src/report/run-with-report.ts';
 import { FakeBackend, fakeDeps, tempDir, writeTasks } from '../runner/helpers.ts';
 
 describe('thumbnails', () => {
@@ -29,7 +30,7 @@ describe('thumbnails', () => {
     }));
     const { configDir, dataRoot } = writeTasks(root, [{ name: 'thumbs', rows }]);
     const out = path.join(root, 'run');
-    const summary = await runEvaluation({
+    const summary = await runWithReport({
       model: 'fake',
       tasks: ['thumbs'],
       configDir,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { buildUserText, isChineseText } from '../../../src/model/inputs/prompt.ts';
-import type { PromptRecipe } from '../../../src/model/inputs/prompt-recipe.ts';
-import type { ImageSource, Sample } from '../../../src/datasets/sample.ts';
-import { buildChatPrompt } from '../../../src/model/inputs/chat-template.ts';
-import { listTasks } from '../../../src/datasets/task-config.ts';
+import { buildUserText, isChineseText } from '../../src/datasets/user-text.ts';
+import type { PromptRecipe } from '../../src/datasets/prompt-recipe.ts';
+import type { ImageSource, Sample } from '../../src/datasets/sample.ts';
+import { buildChatPrompt } from '../../src/model/inputs/chat-template.ts';
+import { listTasks } from '../../src/datasets/task-config.ts';
 
 const image: ImageSource = { origin: 'test', load: async () => new Uint8Array(0) };
 function sample(over: Partial<Sample> = {}): Sample {

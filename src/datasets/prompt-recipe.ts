@@ -1,6 +1,6 @@
 /**
  * How a task turns a Sample into the user-turn text (with `<image>` placeholders). A task YAML holds one recipe;
- * `buildUserText()` in `prompt.ts` interprets it. Each recipe copies one reference script; see
+ * `buildUserText()` in `user-text.ts` interprets it. Each recipe copies one reference script; see
  * ../shared/docs/eval-protocols.md §4–§5 for the exact strings.
  */
 export type PromptRecipe =

@@ -1,5 +1,5 @@
 /**
- * The runner's stages as the other modules implement them (see run-deps.ts). Kept in one file so the runner
+ * The runner's stages as the other modules implement them (see stages.ts). Kept in one file so the runner
  * imports the dataset adapters, prompt recipes, ffmpeg frame sampling and scorers only when it really runs.
  */
 import { resolveTaskRoot } from '../datasets/task-fetch.ts';
@@ -7,9 +7,9 @@ import { openTask } from '../datasets/open-task.ts';
 import { loadPreset, loadTask, presetMaxTiles } from '../datasets/task-config.ts';
 import type { SampleOrError } from '../datasets/sample.ts';
 import { getScorer } from '../metrics/registry.ts';
-import { buildUserText } from '../model/inputs/prompt.ts';
+import { buildUserText } from '../datasets/user-text.ts';
 import { loadVideoFrames, loadVideoMmeFrames } from '../model/inputs/video-frames.ts';
-import type { RunDeps } from './run-deps.ts';
+import type { RunDeps } from './stages.ts';
 
 export const realDeps: RunDeps = {
   loadTask: (name, opts) => loadTask(name, opts),

@@ -7,9 +7,11 @@
  * `<image>\n`); MVBench, Video-MME and VLMEvalKit's multi-image path put them in the text.
  */
 import type { PromptRecipe } from './prompt-recipe.ts';
-import type { Sample } from '../../datasets/sample.ts';
-import { IMAGE_PLACEHOLDER } from './chat-template.ts';
-import { pyRstrip } from '../../common/python-strings.ts';
+import type { Sample } from './sample.ts';
+import { pyRstrip } from '../common/python-strings.ts';
+
+/** Where an image goes in a user turn; the chat template (model/inputs/chat-template.ts) expands it. */
+export const IMAGE_PLACEHOLDER = '<image>';
 
 /** evaluate_mmbench.py `prompt` by language (also VLMEvalKit's option instruction). */
 export const MCQ_INSTRUCTION = {

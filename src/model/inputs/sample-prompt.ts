@@ -1,11 +1,11 @@
 /**
- * A sample's full model prompt: the task recipe's user text (prompt.ts) inside the internlm2-chat template with
+ * A sample's full model prompt: the task recipe's user text (datasets/user-text.ts) inside the internlm2-chat template with
  * `<image>` expanded (chat-template.ts) — the string InternVL's `chat()` tokenises.
  */
 import type { Sample } from '../../datasets/sample.ts';
 import { buildChatPrompt, IMG_CONTEXT_TOKEN } from './chat-template.ts';
-import { buildUserText } from './prompt.ts';
-import type { PromptRecipe } from './prompt-recipe.ts';
+import { buildUserText } from '../../datasets/user-text.ts';
+import type { PromptRecipe } from '../../datasets/prompt-recipe.ts';
 
 export interface SamplePrompt {
   /** What the task script passes to `chat()` as `question`. */

@@ -1,0 +1,24 @@
+/** The fixed request mix of the serve load test and bench (bench/serve.ts). */
+import { PNG_2X2 } from './helpers.ts';
+
+const dataUrl = `data:image/png;base64,${PNG_2X2.toString('base64')}`;
+
+/** A fixed mix: text-only and one-image questions, different lengths and token limits. */
+export function loadBodies(n: number): object[] {
+  return Array.from({ length: n }, (_, i) => ({
+    model: 'tiny',
+    max_tokens: 6 + (i % 4) * 2,
+    messages: [
+      {
+        role: 'user',
+        content:
+          i % 3 === 0
+            ? [
+                { type: 'image_url', image_url: { url: dataUrl, max_dynamic_patch: 1 } },
+                { type: 'text', text: `Describe picture ${i}.` },
+              ]
+            : `Question ${i}: ${'why '.repeat(1 + (i % 5))}?`,
+      },
+    ],
+  }));
+}
