@@ -5,7 +5,11 @@
  */
 import { defaultEngineThreads } from '../cpu-cores.ts';
 import { variantSpec, type Variant } from '../graph/variants.ts';
-import { ENGINE_DEVICES, type EngineDevice } from './sessions.ts';
+
+/** Execution providers the engine can run on (sessions.ts opens them). */
+export type EngineDevice = 'cpu' | 'cuda' | 'webgpu';
+
+export const ENGINE_DEVICES: readonly EngineDevice[] = ['cpu', 'cuda', 'webgpu'];
 
 export interface EngineOptions {
   /** Build variant when given a checkpoint (VARIANT_TABLE); a built folder keeps its own. */
