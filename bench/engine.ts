@@ -23,6 +23,7 @@ import * as ort from 'onnxruntime-node';
 import { makeTinyCheckpoint } from '../src/model/checkpoint/tiny.ts';
 import { buildModel, type Variant } from '../src/model/graph/build.ts';
 import { InternVLEngine } from '../src/model/engine/engine.ts';
+import { encodeImagesAndDiscard } from '../src/model/engine/device-prompt.ts';
 import { generate } from '../src/model/engine/generate.ts';
 import { leftPad } from '../src/model/engine/padding.ts';
 import { assertDeviceAvailable, sessionOptions, type EngineDevice } from '../src/model/engine/sessions.ts';
@@ -152,6 +153,11 @@ interface VariantFigures {
   decodeTokensPerSecond: number;
   peakRssMiB: number;
   decoderWeightBytes: number;
+  /** Per decode step: host→device and device→host bytes (0 on CPU), kernels run (all / on the device). */
+  hostToDeviceBytesPerStep: number;
+  deviceToHostBytesPerStep: number;
+  kernelsPerStep: number | null;
+  deviceKernelsPerStep: number | null;
 }
 
 async function measureVariant(builtDir: string): Promise<VariantFigures> {
@@ -167,11 +173,11 @@ async function measureVariant(builtDir: string): Promise<VariantFigures> {
   const tile = 3 * 448 * 448;
   const pixels = new Float32Array(VISION_TILES * tile);
   for (let i = 0; i < pixels.length; i++) pixels[i] = Math.sin(i * 0.01);
-  await model.encodeImages(pixels.subarray(0, tile), 1);
+  await encodeImagesAndDiscard(model, pixels.subarray(0, tile), 1);
   let visionMsPerTile = Infinity;
   for (let r = 0; r < 2; r++) {
     const tv = performance.now();
-    await model.encodeImages(pixels, VISION_TILES);
+    await encodeImagesAndDiscard(model, pixels, VISION_TILES);
     visionMsPerTile = Math.min(visionMsPerTile, (performance.now() - tv) / VISION_TILES);
   }
 
@@ -188,6 +194,7 @@ async function measureVariant(builtDir: string): Promise<VariantFigures> {
     );
   };
   await run(16, 3); // warm-up
+  model.resetCosts();
   // Best of two (other processes may share the cores).
   const a = (await run(PROMPT_TOKENS, DECODE_STEPS + 1)).timings;
   const b = (await run(PROMPT_TOKENS, DECODE_STEPS + 1)).timings;
@@ -197,6 +204,7 @@ async function measureVariant(builtDir: string): Promise<VariantFigures> {
     decodeSteps: a.decodeSteps,
   };
   const decoderWeightBytes = fs.statSync(path.join(builtDir, 'decoder.onnx.data')).size;
+  const costs = model.decodeCosts();
   await engine.close();
   return {
     variant: engine.info.variant,
@@ -206,6 +214,10 @@ async function measureVariant(builtDir: string): Promise<VariantFigures> {
     decodeTokensPerSecond: (t.decodeSteps * 1000) / t.decodeMs,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     decoderWeightBytes,
+    hostToDeviceBytesPerStep: costs.hostToDeviceBytesPerStep,
+    deviceToHostBytesPerStep: costs.deviceToHostBytesPerStep,
+    kernelsPerStep: costs.kernels?.total ?? null,
+    deviceKernelsPerStep: costs.kernels?.device ?? null,
   };
 }
 
@@ -278,7 +290,8 @@ export async function run(): Promise<void> {
   const visionFloorMs = (visionFlopsPerTile() / floors.matmulFlops) * 1000;
   const prefillFloor = floors.matmulFlops / prefillFlopsPerToken(PROMPT_TOKENS);
   process.stdout.write(
-    'variant   | load s | vision ms/tile (floor) | prefill tok/s @128 (floor) | decode tok/s (floor) | peak RSS MiB\n',
+    'variant   | load s | vision ms/tile (floor) | prefill tok/s @128 (floor) | decode tok/s (floor) | peak RSS MiB | ' +
+      'per decode step: host→device B, device→host B, kernels (on device)\n',
   );
   for (const { label } of BUILDS) {
     const dir = built.get(label) as string;
@@ -299,7 +312,8 @@ export async function run(): Promise<void> {
       `${label.padEnd(9)} | ${fmt(f.loadMs / 1000).padStart(6)} | ${fmt(f.visionMsPerTile).padStart(8)} (${fmt(visionFloorMs)}) | ` +
         `${fmt(f.prefillTokensPerSecond).padStart(8)} (${fmt(prefillFloor)}) | ` +
         `${fmt(f.decodeTokensPerSecond).padStart(7)} (${fmt(decodeFloor)}; ${fmt(f.decoderWeightBytes / 2 ** 20, 0)} MiB weights) | ` +
-        `${fmt(f.peakRssMiB, 0)}\n`,
+        `${fmt(f.peakRssMiB, 0)} | ${fmt(f.hostToDeviceBytesPerStep, 0)}, ${fmt(f.deviceToHostBytesPerStep, 0)}, ` +
+        `${f.kernelsPerStep ?? '?'} (${f.deviceKernelsPerStep ?? '?'})\n`,
     );
   }
   process.stdout.write(

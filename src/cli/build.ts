@@ -1,8 +1,9 @@
 // `internvl-eval build --model DIR --variant V [--out DIR] [--cache-dir DIR] [--block-size N] [--zero-point]
-// [--accuracy-level N] [--quantize-vision] [--no-quantize-embeddings] [--all-logits] [--json]`: build the ONNX graphs of a checkpoint (library:
+// [--accuracy-level N] [--quantize-vision] [--no-quantize-embeddings] [--all-logits] [--compute fp16] [--json]`: build the ONNX graphs of a checkpoint (library:
 // src/model/graph/build.ts), or report the cached build.
 import type { CommandModule } from 'yargs';
 import { buildModel, VARIANTS, type Variant } from '../model/graph/build.ts';
+import { COMPUTE_DTYPES, type ComputeDtype } from '../model/graph/compute-dtype.ts';
 
 interface Args {
   model: string;
@@ -15,6 +16,7 @@ interface Args {
   'quantize-vision'?: boolean;
   'quantize-embeddings'?: boolean;
   'all-logits'?: boolean;
+  compute?: ComputeDtype;
   json: boolean;
 }
 
@@ -59,6 +61,12 @@ export const buildCommand: CommandModule<object, Args> = {
         describe:
           'decoder.onnx returns logits for every position [B,S,vocab] (default: last position only [B,1,vocab])',
       })
+      .option('compute', {
+        choices: COMPUTE_DTYPES,
+        describe:
+          'decoder compute precision: fp16 (activations, KV cache, norms, scales in float16; fp32 logits) is for ' +
+          'GPU providers (--device webgpu); default fp32',
+      })
       .option('json', {
         type: 'boolean',
         default: false,
@@ -75,6 +83,7 @@ export const buildCommand: CommandModule<object, Args> = {
       quantizeVision: args['quantize-vision'],
       quantizeEmbeddings: args['quantize-embeddings'],
       allLogits: args['all-logits'],
+      compute: args.compute,
       onProgress: args.json ? undefined : (msg) => process.stderr.write(`${msg}\n`),
     });
     if (args.json) {

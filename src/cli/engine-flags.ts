@@ -18,6 +18,7 @@ export interface EngineArgs {
   'zero-point'?: boolean;
   'vision-batch'?: number;
   'cache-dir'?: string;
+  compute?: string;
 }
 
 /** `--variant` etc.; `variantList` lets sweep take a comma-separated list instead of one choice. */
@@ -43,7 +44,17 @@ export function engineFlags<T>(y: Argv<T>, opts: { variantList?: boolean } = {})
       describe: 'onnx int8/int4 builds: MatMulNBits accuracy_level (default 4; 0 = float32 activations)',
     })
     .option('zero-point', { type: 'boolean', describe: 'onnx int8/int4 builds: asymmetric quantization' })
-    .option('vision-batch', { type: 'number', describe: 'onnx: tiles per vision-encoder run (default 4)' })
+    .option('vision-batch', {
+      type: 'number',
+      describe:
+        'onnx: tiles per vision-encoder run (default 4 on cpu; on GPU providers as many as fit a memory cap)',
+    })
+    .option('compute', {
+      type: 'string',
+      choices: ['fp32', 'fp16'],
+      describe:
+        'onnx builds: decoder compute precision; fp16 is for GPU providers (--device webgpu); default fp32',
+    })
     .option('cache-dir', { type: 'string', describe: 'onnx: built-model cache root' });
 }
 
@@ -58,6 +69,7 @@ export function engineOptionsFromArgs(argv: EngineArgs): EngineOptionsInput {
     ['zeroPoint', argv['zero-point']],
     ['visionBatch', argv['vision-batch']],
     ['cacheDir', argv['cache-dir']],
+    ['compute', argv.compute],
   ];
   return Object.fromEntries(pick.filter(([, v]) => v !== undefined)) as EngineOptionsInput;
 }

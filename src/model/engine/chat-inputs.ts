@@ -86,6 +86,11 @@ export function chatResultJson(r: ChatResult, engine: { threads: number }): Reco
       decode_tokens_per_s: r.timings.decodeTokensPerSecond,
       decode_context_tokens: r.timings.decodeContextTokens,
       threads: engine.threads,
+      // Per decode step: host<->device bytes (0 on the CPU provider) and kernels (nodes) run, device ones apart.
+      host_to_device_bytes_per_decode_step: r.timings.decodeStep?.hostToDeviceBytes ?? null,
+      device_to_host_bytes_per_decode_step: r.timings.decodeStep?.deviceToHostBytes ?? null,
+      kernels_per_decode_step: r.timings.decodeStep?.kernels ?? null,
+      device_kernels_per_decode_step: r.timings.decodeStep?.deviceKernels ?? null,
     },
   };
 }

@@ -5,11 +5,20 @@
  */
 import { defaultEngineThreads } from '../cpu-cores.ts';
 import { variantSpec, type Variant } from '../graph/variants.ts';
+import { COMPUTE_DTYPES, type ComputeDtype } from '../graph/compute-dtype.ts';
+import { defaultVisionBatch } from './vision-batching.ts';
 
 /** Execution providers the engine can run on (sessions.ts opens them). */
 export type EngineDevice = 'cpu' | 'cuda' | 'webgpu';
 
 export const ENGINE_DEVICES: readonly EngineDevice[] = ['cpu', 'cuda', 'webgpu'];
+
+function computeDtype(name: string): ComputeDtype {
+  if (!(COMPUTE_DTYPES as readonly string[]).includes(name)) {
+    throw new Error(`unknown compute dtype '${name}' (expected one of ${COMPUTE_DTYPES.join(', ')})`);
+  }
+  return name as ComputeDtype;
+}
 
 export interface EngineOptions {
   /** Build variant when given a checkpoint (VARIANT_TABLE); a built folder keeps its own. */
@@ -23,15 +32,19 @@ export interface EngineOptions {
   readonly blockSize?: number;
   readonly accuracyLevel?: number;
   readonly zeroPoint?: boolean;
-  /** Tiles per vision-encoder run (bounds activation memory; default 4). */
+  /** Tiles per vision-encoder run (bounds activation memory; default vision-batching.ts: 4 on cpu, a cap on GPUs). */
   readonly visionBatch: number;
+  /** Decoder compute precision of a build (graph/compute-dtype.ts; fp16 runs on GPU providers only). */
+  readonly compute?: ComputeDtype;
   /** Built-model cache root (buildModel's cacheDir). */
   readonly cacheDir?: string;
 }
 
 /** What callers and flags may give: any subset, names as strings (checked by resolveEngineOptions). */
 export type EngineOptionsInput = {
-  readonly [K in keyof EngineOptions]?: K extends 'variant' | 'device' ? string : EngineOptions[K];
+  readonly [K in keyof EngineOptions]?: K extends 'variant' | 'device' | 'compute'
+    ? string
+    : EngineOptions[K];
 };
 
 export const DEFAULT_VISION_BATCH = 4;
@@ -61,11 +74,12 @@ export function resolveEngineOptions(input: EngineOptionsInput = {}): EngineOpti
     variant,
     device,
     threads: input.threads ?? defaultEngineThreads(),
-    visionBatch: input.visionBatch ?? DEFAULT_VISION_BATCH,
+    visionBatch: input.visionBatch ?? defaultVisionBatch(device),
     ...(input.deviceId !== undefined ? { deviceId: input.deviceId } : {}),
     ...(input.blockSize !== undefined ? { blockSize: input.blockSize } : {}),
     ...(input.accuracyLevel !== undefined ? { accuracyLevel: input.accuracyLevel } : {}),
     ...(input.zeroPoint !== undefined ? { zeroPoint: input.zeroPoint } : {}),
     ...(input.cacheDir !== undefined ? { cacheDir: input.cacheDir } : {}),
+    ...(input.compute !== undefined ? { compute: computeDtype(input.compute) } : {}),
   };
 }

@@ -11,6 +11,7 @@ import type { PreprocessedImage } from '../inputs/image-preprocess.ts';
 import { InternLM2Tokenizer } from '../inputs/tokenizer.ts';
 import { readBuiltModelInfo, type BuiltModelInfo } from './built-model.ts';
 import { generate, type GenerateTimings, type PrefillBatch, type RowSettings } from './generate.ts';
+import { embedPromptOnDevice } from './device-prompt.ts';
 import { placeImageEmbeddings } from './image-embeds.ts';
 import { classifyModelSource, downloadFromHub, type HubOptions } from './model-source.ts';
 import { OnnxModel } from './onnx-model.ts';
@@ -69,6 +70,15 @@ export interface ChatTimings {
   readonly decodeTokensPerSecond: number;
   /** KV-cache length when decoding starts (the padded prompt length): the context the decode rate is at. */
   readonly decodeContextTokens: number;
+  /** What one decode step cost (onnx-model.ts DecodeStepCosts): host↔device bytes and kernels. */
+  readonly decodeStep?: {
+    readonly hostToDeviceBytes: number;
+    readonly deviceToHostBytes: number;
+    /** Nodes run per decode step (all providers), null when not counted. */
+    readonly kernels: number | null;
+    /** Of which on the device (GPU dispatches). */
+    readonly deviceKernels: number | null;
+  };
 }
 
 export interface ChatResult {
@@ -143,6 +153,7 @@ export class InternVLEngine {
         ...(opts.blockSize !== undefined ? { blockSize: opts.blockSize } : {}),
         ...(opts.accuracyLevel !== undefined ? { accuracyLevel: opts.accuracyLevel } : {}),
         ...(opts.zeroPoint !== undefined ? { zeroPoint: opts.zeroPoint } : {}),
+        ...(opts.compute !== undefined ? { compute: opts.compute } : {}),
         ...(onProgress ? { onProgress } : {}),
       });
       builtDir = built.dir;
@@ -265,6 +276,7 @@ export class InternVLEngine {
     const hidden = this.info.llm.hidden;
     const tv = performance.now();
     const rowTiles = prepared.map((p) => p.tiles.reduce((a, b) => a + b, 0));
+    if (this.model.resident) return this.buildPrefillOnDevice(prepared, rowTiles);
     const totalTiles = rowTiles.reduce((a, b) => a + b, 0);
     const imageEmbeds: (Float32Array | null)[] = prepared.map(() => null);
     if (totalTiles > 0) {
@@ -285,7 +297,7 @@ export class InternVLEngine {
       prepared.map((p) => p.inputIds),
       this.tokenizer.eosId,
     );
-    const embeds = await this.model.embed(padded.inputIds, padded.batch, padded.seq);
+    const embeds = await this.model.embedOnHost(padded.inputIds, padded.batch, padded.seq);
     placeImageEmbeddings(
       embeds,
       padded.inputIds,
@@ -295,6 +307,34 @@ export class InternVLEngine {
       this.tokenizer.imgContextId,
       imageEmbeds,
     );
+    const prefill: PrefillBatch = {
+      batch: padded.batch,
+      seq: padded.seq,
+      embeds,
+      attentionMask: padded.attentionMask,
+      positionIds: padded.positionIds,
+    };
+    return { prefill, visionMs };
+  }
+
+  /** buildPrefill with the embeddings kept on the device (WebGPU residency, device-prompt.ts). */
+  private async buildPrefillOnDevice(
+    prepared: readonly PreparedPrompt[],
+    rowTiles: readonly number[],
+  ): Promise<{ prefill: PrefillBatch; visionMs: number }> {
+    const padded = leftPad(
+      prepared.map((p) => p.inputIds),
+      this.tokenizer.eosId,
+    );
+    const withPixels = prepared.filter((p) => p.pixelValues).map((p) => p.pixelValues as Float32Array);
+    const { embeds, visionMs } = await embedPromptOnDevice(this.model, {
+      inputIds: padded.inputIds,
+      batch: padded.batch,
+      seq: padded.seq,
+      imageTokenId: this.tokenizer.imgContextId,
+      pixelValues: withPixels.length > 0 ? concatFloat32(withPixels) : null,
+      rowTiles,
+    });
     const prefill: PrefillBatch = {
       batch: padded.batch,
       seq: padded.seq,
@@ -322,6 +362,7 @@ export class InternVLEngine {
     onText?: ((piece: string) => void)[],
   ): Promise<ChatResult[]> {
     const t0 = performance.now();
+    this.model.resetCosts();
     const prepared = reqs.map((r) => this.prepare(r));
     const { prefill, visionMs } = await this.buildPrefill(prepared);
     const padId = this.tokenizer.eosId;
@@ -350,14 +391,23 @@ export class InternVLEngine {
       if (piece) onText![row](piece);
     });
     const totalMs = performance.now() - t0;
-    const timings = batchTimings(
-      out.timings,
-      visionMs,
-      totalMs,
-      prepared,
-      out.rows.map((r) => r.outputIds.length),
-      prefill.seq,
-    );
+    const costs = this.model.decodeCosts();
+    const timings: ChatTimings = {
+      ...batchTimings(
+        out.timings,
+        visionMs,
+        totalMs,
+        prepared,
+        out.rows.map((r) => r.outputIds.length),
+        prefill.seq,
+      ),
+      decodeStep: {
+        hostToDeviceBytes: costs.hostToDeviceBytesPerStep,
+        deviceToHostBytes: costs.deviceToHostBytesPerStep,
+        kernels: costs.kernels?.total ?? null,
+        deviceKernels: costs.kernels?.device ?? null,
+      },
+    };
     return out.rows.map((row, b) => ({
       text: this.decodeReply(row.outputIds),
       inputIds: prepared[b].inputIds,

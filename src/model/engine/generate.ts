@@ -4,6 +4,7 @@
  * finished row keeps feeding `padTokenId` (as HF `generate` feeds pad tokens to finished sequences) but its
  * output stops. Each row has its own limits, stop tokens and PRNG so that batched results equal unbatched ones.
  */
+import type { Embeds } from './device-tensors.ts';
 import { extendMask } from './padding.ts';
 import { SeededRandom, argmax, sampleToken, validateSampling, type SamplingSettings } from './sampling.ts';
 
@@ -16,8 +17,8 @@ export interface KvCache {
 export interface DecoderStepInput {
   readonly batch: number;
   readonly seq: number;
-  /** [batch, seq, hidden] */
-  readonly embeds: Float32Array;
+  /** [batch, seq, hidden], on the host or (device-resident decoder) on the device, consumed by the step. */
+  readonly embeds: Embeds;
   /** [batch, past + seq] */
   readonly attentionMask: BigInt64Array;
   /** [batch, seq] */
@@ -42,7 +43,7 @@ export interface CausalDecoder {
   readonly hidden: number;
   readonly vocab: number;
   /** ids [batch, seq] → embeddings [batch, seq, hidden]. */
-  embed(ids: BigInt64Array, batch: number, seq: number): Promise<Float32Array>;
+  embed(ids: BigInt64Array, batch: number, seq: number): Promise<Embeds>;
   step(input: DecoderStepInput): Promise<DecoderStepOutput>;
   /** The generation that owns `cache` has finished (a static cache goes back to the decoder for reuse). */
   releaseCache?(cache: KvCache): void;
@@ -61,8 +62,8 @@ export interface RowSettings {
 export interface PrefillBatch {
   readonly batch: number;
   readonly seq: number;
-  /** [batch, seq, hidden], image embeddings already placed. */
-  readonly embeds: Float32Array;
+  /** [batch, seq, hidden], image embeddings already placed (host, or device for a device-resident decoder). */
+  readonly embeds: Embeds;
   readonly attentionMask: BigInt64Array;
   readonly positionIds: BigInt64Array;
 }
@@ -127,6 +128,11 @@ export async function generate(
   }
   settings.forEach(validateRow);
   const useCache = options.useCache ?? true;
+  if (!useCache && !(prefill.embeds instanceof Float32Array)) {
+    throw new Error(
+      'generate: the recompute path (useCache false) needs host embeddings, not device tensors',
+    );
+  }
 
   const outputs: number[][] = settings.map(() => []);
   const done: boolean[] = settings.map((s) => s.maxNewTokens === 0);
@@ -235,7 +241,7 @@ export async function generate(
     for (let b = 0; b < batch; b++) positions[b] = BigInt(nextPosition[b]++);
     mask = extendMask(mask, batch, width, 1);
     if (!useCache) {
-      allEmbeds = appendColumn(allEmbeds, newEmbeds, batch, width, hidden);
+      allEmbeds = appendColumn(allEmbeds as Float32Array, newEmbeds as Float32Array, batch, width, hidden);
       allPositions = appendColumn(allPositions, positions, batch, width, 1);
     }
     width += 1;

@@ -12,6 +12,21 @@ import {
   type SessionPlan,
   type SessionSettings,
 } from './sessions.ts';
+// Device residency (issue 15): the WebGPU path lives in these files; this class only dispatches to it.
+import { DeviceKernels } from './device-kernels.ts';
+import { DeviceKvDecoder } from './device-kv-cache.ts';
+import {
+  MeteredSession,
+  TransferMeter,
+  deviceEmbeds,
+  hostData,
+  isDeviceEmbeds,
+  type DeviceEmbeds,
+  type Embeds,
+  type TransferTotals,
+} from './device-tensors.ts';
+import { countRunKernels, KernelProfile, type KernelCount } from './kernel-profile.ts';
+import { defaultVisionBatch } from './vision-batching.ts';
 
 /** Preallocated cache tensors [batch, kvHeads, capacity, headDim], two per layer (key, value). */
 interface CacheBuffers {
@@ -25,11 +40,43 @@ interface StaticKvCache extends KvCache {
   readonly buffers: CacheBuffers;
 }
 
+/** Prefill runs profiled while waiting for a first decode step to count (kernel-profile.ts). */
+const MAX_PROFILED_PREFILLS = 16;
+
+/** What a decode step cost, averaged over the decode steps since `resetCosts` (chat --json, bench). */
+export interface DecodeStepCosts {
+  readonly decodeSteps: number;
+  /** Host tensors fed to device sessions per step (0 on the CPU provider). */
+  readonly hostToDeviceBytesPerStep: number;
+  /** Host tensors returned by device sessions per step: the logits (0 on the CPU provider). */
+  readonly deviceToHostBytesPerStep: number;
+  readonly transfers: TransferTotals;
+  /** Kernels of one decode step (null until one has run, or when not counted). */
+  readonly kernels: KernelCount | null;
+}
+
+export type { DeviceEmbeds };
+
 export class OnnxModel implements CausalDecoder {
   readonly hidden: number;
   readonly vocab: number;
   private readonly pastNames: { key: string; value: string; newKey: string; newValue: string }[];
   private idleCache: CacheBuffers | null = null;
+  /** host↔device bytes of every session run (all zero when everything runs on the CPU provider). */
+  readonly meter = new TransferMeter();
+  private readonly runVision: MeteredSession;
+  private readonly runEmbed: MeteredSession;
+  private readonly runDecoder: MeteredSession;
+  /** true: KV cache and activations stay on the device (DecoderPlan kvCache.location 'device'). */
+  readonly resident: boolean;
+  /** The device path (WebGPU residency), null when the KV cache and activations stay on the host. */
+  private readonly kernels: DeviceKernels | null;
+  private readonly deviceKv: DeviceKvDecoder | null;
+  /** Kernels of one decode step, once the first decode step has run (ORT's profiler, kernel-profile.ts). */
+  decodeKernels: KernelCount | null = null;
+  /** Decode steps since the last `resetCosts`. */
+  private decodeSteps = 0;
+  private profiledPrefills = 0;
 
   private constructor(
     readonly info: BuiltModelInfo,
@@ -40,7 +87,14 @@ export class OnnxModel implements CausalDecoder {
     readonly visionBatch: number,
     /** How the decoder is driven on this provider (sessions.ts). */
     readonly plan: DecoderPlan = { kvCache: { location: 'cpu' } },
+    private readonly profile: KernelProfile | null = null,
   ) {
+    this.resident = plan.kvCache.location === 'device';
+    this.runVision = new MeteredSession(vision, info.files.vision, this.resident, this.meter);
+    this.runEmbed = new MeteredSession(embedder, info.files.embed, this.resident, this.meter);
+    this.runDecoder = new MeteredSession(decoder, info.files.decoder, this.resident, this.meter);
+    this.kernels = this.resident ? new DeviceKernels(this.meter) : null;
+    this.deviceKv = this.kernels ? new DeviceKvDecoder(info, this.runDecoder, this.kernels) : null;
     this.hidden = info.llm.hidden;
     this.vocab = info.llm.vocab;
     this.pastNames = Array.from({ length: info.llm.layers }, (_, i) => ({
@@ -66,20 +120,64 @@ export class OnnxModel implements CausalDecoder {
     }
   }
 
-  /** Opens the three sessions as `plan` (sessions.ts planSessions: providers, threads, KV placement) says. */
+  /**
+   * Opens the three sessions as `plan` (sessions.ts planSessions: providers, threads, KV placement) says. With the
+   * KV cache on the device, vision and embedding outputs stay on the device; the decoder's must not set a preferred
+   * location, or onnxruntime-node 1.30 ignores the pre-allocated present.* fetches (device-kv-cache.ts). The
+   * decoder is profiled until its first decode step to count its kernels (`countKernels`, default true).
+   */
   static async open(
     info: BuiltModelInfo,
-    settings: SessionSettings & { readonly visionBatch?: number },
+    settings: SessionSettings & { readonly visionBatch?: number; readonly countKernels?: boolean },
     plan: SessionPlan = planSessions(settings),
   ): Promise<OnnxModel> {
-    const vision = await openSession(info.files.vision, settings, plan.session);
-    const embed = await openSession(info.files.embed, settings, plan.session);
-    const decoder = await openSession(info.files.decoder, settings, plan.session);
-    return new OnnxModel(info, vision, embed, decoder, settings.visionBatch ?? 4, plan.decoder);
+    const resident = plan.decoder.kvCache.location === 'device';
+    const deviceOutputs = resident ? { preferredOutputLocation: 'gpu-buffer' as const } : {};
+    const profile = settings.countKernels === false ? null : new KernelProfile();
+    const vision = await openSession(info.files.vision, settings, { ...plan.session, ...deviceOutputs });
+    const embed = await openSession(info.files.embed, settings, { ...plan.session, ...deviceOutputs });
+    const decoder = await openSession(info.files.decoder, settings, {
+      ...plan.session,
+      ...(profile?.sessionOptions() ?? {}),
+    });
+    const cacheMeta = decoder.inputMetadata.find((m) => m.name === 'past_key_values.0.key');
+    if (!resident && cacheMeta?.isTensor && cacheMeta.type === 'float16') {
+      profile?.discard();
+      await Promise.all([vision.release(), embed.release(), decoder.release()]);
+      throw new Error(
+        `${info.files.decoder}: built for fp16 compute (fp16 KV cache), which runs on GPU providers only; ` +
+          `use --device webgpu, or build with fp32 compute for --device ${settings.device}`,
+      );
+    }
+    const tiles = settings.visionBatch ?? defaultVisionBatch(settings.device);
+    return new OnnxModel(info, vision, embed, decoder, tiles, plan.decoder, profile);
+  }
+
+  /** host↔device bytes and kernels per decode step since the last `resetCosts`. */
+  decodeCosts(): DecodeStepCosts {
+    const t = this.meter.totals('decode');
+    const n = Math.max(1, this.decodeSteps);
+    return {
+      decodeSteps: this.decodeSteps,
+      hostToDeviceBytesPerStep: t.toDeviceBytes / n,
+      deviceToHostBytesPerStep: t.toHostBytes / n,
+      transfers: t,
+      kernels: this.decodeKernels,
+    };
+  }
+
+  resetCosts(): void {
+    this.meter.reset();
+    this.decodeSteps = 0;
   }
 
   /** pixel values [tiles, 3, S, S] → image embeddings [tiles, numImageToken, hidden], run `visionBatch` tiles at a time. */
   async encodeImages(pixelValues: Float32Array, tiles: number): Promise<Float32Array> {
+    if (this.resident) {
+      throw new Error(
+        'encodeImages returns host memory; a device-resident model encodes with encodeImagesOnDevice',
+      );
+    }
     const size = this.info.vision.imageSize;
     const perTile = 3 * size * size;
     if (pixelValues.length !== tiles * perTile) {
@@ -95,10 +193,10 @@ export class OnnxModel implements CausalDecoder {
         size,
         size,
       ]);
-      const res = await this.vision.run({ pixel_values: input });
+      const res = await this.runVision.run({ pixel_values: input });
       const emb = res.image_embeds;
       if (!emb) throw new Error(`${this.info.files.vision}: no output 'image_embeds'`);
-      const data = emb.data as Float32Array;
+      const data = hostData<Float32Array>(emb, `${this.info.files.vision} output 'image_embeds'`);
       if (data.length !== n * perOut) {
         throw new Error(
           `${this.info.files.vision}: image_embeds has ${data.length} values, expected ${n}×${perOut}`,
@@ -109,13 +207,59 @@ export class OnnxModel implements CausalDecoder {
     return out;
   }
 
-  async embed(ids: BigInt64Array, batch: number, seq: number): Promise<Float32Array> {
-    const res = await this.embedder.run({ input_ids: new ort.Tensor('int64', ids, [batch, seq]) });
-    const data = res.inputs_embeds?.data as Float32Array | undefined;
-    if (!data || data.length !== batch * seq * this.hidden) {
+  /**
+   * Device path: pixel values → image embeddings left on the device, `visionBatch` tiles per run; `onChunk` gets
+   * each run's [n, numImageToken, hidden] tensor with its first tile index and owns (disposes) it.
+   */
+  async encodeImagesOnDevice(
+    pixelValues: Float32Array,
+    tiles: number,
+    onChunk: (embeds: ort.Tensor, firstTile: number, count: number) => Promise<void>,
+  ): Promise<void> {
+    const size = this.info.vision.imageSize;
+    const perTile = 3 * size * size;
+    if (pixelValues.length !== tiles * perTile) {
+      throw new Error(`pixel values hold ${pixelValues.length} floats, expected ${tiles}×3×${size}×${size}`);
+    }
+    for (let t0 = 0; t0 < tiles; t0 += this.visionBatch) {
+      const n = Math.min(this.visionBatch, tiles - t0);
+      const input = new ort.Tensor('float32', pixelValues.subarray(t0 * perTile, (t0 + n) * perTile), [
+        n,
+        3,
+        size,
+        size,
+      ]);
+      const emb = (await this.runVision.run({ pixel_values: input })).image_embeds;
+      if (!emb) throw new Error(`${this.info.files.vision}: no output 'image_embeds'`);
+      await onChunk(emb, t0, n);
+    }
+  }
+
+  /** The device helper graphs (zeros, row placement, sync) of a device-resident model. */
+  deviceKernels(): DeviceKernels {
+    if (!this.kernels) throw new Error('this model keeps its tensors on the host (no device kernels)');
+    return this.kernels;
+  }
+
+  /** ids [batch, seq] → embeddings: host memory, or a device tensor on a device-resident model. */
+  async embed(ids: BigInt64Array, batch: number, seq: number): Promise<Embeds> {
+    const res = await this.runEmbed.run({ input_ids: new ort.Tensor('int64', ids, [batch, seq]) });
+    const out = res.inputs_embeds;
+    if (!out || out.dims.reduce((a, b) => a * b, 1) !== batch * seq * this.hidden) {
       throw new Error(`${this.info.files.embed}: inputs_embeds missing or of wrong size`);
     }
-    return data;
+    if (this.resident) return deviceEmbeds(out);
+    return hostData<Float32Array>(out, `${this.info.files.embed} output 'inputs_embeds'`);
+  }
+
+  /** `embed` on a host model (tests and tools that edit the embeddings). */
+  async embedOnHost(ids: BigInt64Array, batch: number, seq: number): Promise<Float32Array> {
+    const e = await this.embed(ids, batch, seq);
+    if (isDeviceEmbeds(e)) {
+      e.tensor.dispose();
+      throw new Error('embedOnHost: this model keeps its embeddings on the device');
+    }
+    return e;
   }
 
   /**
@@ -132,7 +276,32 @@ export class OnnxModel implements CausalDecoder {
    * own present buffer, which is the remaining context-dependent cost).
    */
   async step(input: DecoderStepInput): Promise<DecoderStepOutput> {
+    const decode = input.past !== null;
+    this.meter.phase = decode ? 'decode' : 'prefill';
+    const out = this.deviceKv
+      ? await this.deviceKv.step(input, this.plan.prefillChunk)
+      : await this.hostStep(input);
+    if (!decode && this.profile && !this.decodeKernels && ++this.profiledPrefills > MAX_PROFILED_PREFILLS) {
+      // Prefill-only use (e.g. scoring with one new token): stop profiling rather than let events pile up.
+      this.profile.finish(this.decoder);
+    }
+    if (decode) {
+      this.decodeSteps++;
+      if (this.profile && !this.decodeKernels) {
+        // Runs so far: the prefill(s) and this first decode step, which is the last one in the profile.
+        const events = this.profile.finish(this.decoder);
+        const runs = events.filter((e) => e.name === 'model_run').length;
+        if (runs > 0) this.decodeKernels = countRunKernels(events, runs - 1);
+      }
+    }
+    // The next token's embedding (and anything until the next prefill) belongs to the decode phase.
+    this.meter.phase = 'decode';
+    return out;
+  }
+
+  private async hostStep(input: DecoderStepInput): Promise<DecoderStepOutput> {
     const { batch, seq } = input;
+    if (isDeviceEmbeds(input.embeds)) throw new Error('a host decoder step got device embeddings');
     const past = input.past as StaticKvCache | null;
     const pastLength = past ? past.length : 0;
     const total = pastLength + seq;
@@ -185,7 +354,7 @@ export class OnnxModel implements CausalDecoder {
           {
             batch: 1,
             seq: s1 - s0,
-            embeds: input.embeds.subarray((b * seq + s0) * H, (b * seq + s1) * H),
+            embeds: (input.embeds as Float32Array).subarray((b * seq + s0) * H, (b * seq + s1) * H),
             attentionMask: input.attentionMask.subarray(b * total, b * total + pastLength + s1),
             positionIds: input.positionIds.subarray(b * seq + s0, b * seq + s1),
             past: null,
@@ -208,7 +377,7 @@ export class OnnxModel implements CausalDecoder {
     const { batch, seq } = input;
     const total = pastLength + seq;
     const feeds: Record<string, ort.Tensor> = {
-      inputs_embeds: new ort.Tensor('float32', input.embeds, [batch, seq, this.hidden]),
+      inputs_embeds: new ort.Tensor('float32', input.embeds as Float32Array, [batch, seq, this.hidden]),
       attention_mask: new ort.Tensor('int64', input.attentionMask, [batch, total]),
     };
     if (this.decoder.inputNames.includes('position_ids')) {
@@ -220,14 +389,14 @@ export class OnnxModel implements CausalDecoder {
       feeds[p.value] = buffers.tensors[2 * i + 1];
       fetches.push(p.newKey, p.newValue);
     });
-    const res = await this.decoder.run(feeds, fetches);
+    const res = await this.runDecoder.run(feeds, fetches);
     const logits = res.logits;
     if (!logits) throw new Error(`${this.info.files.decoder}: no output 'logits'`);
     this.pastNames.forEach((p, i) => {
       this.appendSlots(buffers, 2 * i, res[p.newKey], pastLength, seq);
       this.appendSlots(buffers, 2 * i + 1, res[p.newValue], pastLength, seq);
     });
-    const data = logits.data as Float32Array;
+    const data = hostData<Float32Array>(logits, `${this.info.files.decoder} output 'logits'`);
     const rows = logits.dims[1];
     const vocab = this.vocab;
     // [B, 1, V] from the default build; an allLogits build returns every position: keep the last of each row.
@@ -251,7 +420,7 @@ export class OnnxModel implements CausalDecoder {
   ) {
     const { kvHeads, headDim } = this.info.llm;
     if (!added) throw new Error(`${this.info.files.decoder}: no output with the new cache slots`);
-    const src = added.data as Float32Array;
+    const src = hostData<Float32Array>(added, `${this.info.files.decoder} new cache slots`);
     const dst = buffers.tensors[index].data as Float32Array;
     const rows = buffers.batch * kvHeads;
     if (src.length !== rows * seq * headDim) {
@@ -266,6 +435,10 @@ export class OnnxModel implements CausalDecoder {
   }
 
   releaseCache(cache: KvCache): void {
+    if (this.deviceKv) {
+      this.deviceKv.releaseCache(cache);
+      return;
+    }
     // One idle cache is kept: the next generation of the same batch size reuses it (no allocation, no zeroing:
     // a prefill writes every slot it later reads).
     this.idleCache = (cache as StaticKvCache).buffers;
@@ -310,6 +483,9 @@ export class OnnxModel implements CausalDecoder {
 
   async close(): Promise<void> {
     this.idleCache = null;
+    this.deviceKv?.close();
+    await this.kernels?.close();
+    this.profile?.discard();
     await Promise.all([this.vision.release(), this.embedder.release(), this.decoder.release()]);
   }
 }

@@ -120,11 +120,16 @@ export function sessionOptions(settings: SessionSettings): ort.InferenceSession.
 
 /**
  * Where the decoder's KV cache lives and how the engine drives the decoder on a provider: the one place that
- * decides it (the GPU-residency work changes it here). Today the cache is always host memory owned by the engine
- * (onnx-model.ts: fed whole as past, appended from `new_key_values`).
+ * decides it.
+ * - 'device' for WebGPU (issue 15): onnxruntime-node 1.30 binds WebGPU buffers as inputs and as pre-allocated
+ *   outputs, so the cache stays on the GPU (device-kv-cache.ts: bound as past_key_values.* and present.*, GQA
+ *   appends in place) and embeddings pass from session to session as device tensors; only logits come back.
+ * - 'cpu' for the CPU provider (onnx-model.ts: host memory fed whole as past, appended from `new_key_values`) and
+ *   for CUDA: the Node binding knows only the WebGPU buffer memory type, so CUDA tensors cannot be bound from
+ *   JavaScript in 1.30 (model-runtime.md, "Fused decoder and device residency").
  */
 export interface DecoderPlan {
-  readonly kvCache: { readonly location: 'cpu' };
+  readonly kvCache: { readonly location: 'cpu' | 'device' };
   /**
    * Longest prompt chunk per decoder run; longer prefills run row by row in chunks of at most this many tokens.
    * WebGPU: ORT 1.30's GroupQueryAttention gives wrong results from 32 new tokens per run on (max abs diff 0.27 at
@@ -148,7 +153,7 @@ export function planSessions(options: SessionSettings): SessionPlan {
 
 export function decoderPlan(device: EngineDevice): DecoderPlan {
   return device === 'webgpu'
-    ? { kvCache: { location: 'cpu' }, prefillChunk: WEBGPU_PREFILL_CHUNK }
+    ? { kvCache: { location: 'device' }, prefillChunk: WEBGPU_PREFILL_CHUNK }
     : { kvCache: { location: 'cpu' } };
 }
 

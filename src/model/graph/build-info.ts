@@ -18,6 +18,8 @@ export interface BuildInfo {
   quant: { blockSize: number; zeroPoint: boolean; accuracyLevel: number } | null;
   /** decoder.onnx `logits`: 'last' = [B, 1, vocab] (last position of each row), 'all' = [B, S, vocab]. */
   logits: LogitsPositions;
+  /** Decoder compute precision (graph/compute-dtype.ts); absent in builds before it existed (= 'fp32'). */
+  compute?: 'fp32' | 'fp16';
   llm: { hidden: number; layers: number; heads: number; kvHeads: number; headDim: number; vocab: number };
   vision: { imageSize: number; numImageToken: number };
   /** Graph file names inside the folder. */

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint.ts';
 import type { InternVLConfig } from '../checkpoint/config.ts';
+import { COMPUTE_DTYPES, type ComputeDtype } from './compute-dtype.ts';
 import { buildDecoderGraph } from './decoder-graph.ts';
 import { buildEmbedGraph } from './embed-graph.ts';
 import type { LinearFormat, WeightSource } from './layers.ts';
@@ -69,6 +70,11 @@ export interface BuildOptions {
    * default). For tests and tools that need per-position logits; part of the cache key.
    */
   allLogits?: boolean;
+  /**
+   * Decoder compute precision (graph/compute-dtype.ts): 'fp16' for GPU providers (fp16 activations, KV cache,
+   * cos/sin, norm weights, MatMulNBits scales; fp32 logits). Default 'fp32'. Part of the cache key when 'fp16'.
+   */
+  compute?: ComputeDtype;
   onProgress?: (msg: string) => void;
 }
 
@@ -98,6 +104,7 @@ interface ResolvedOptions {
   quantizeVision: boolean;
   quantizeEmbeddings: boolean;
   logits: LogitsPositions;
+  compute: ComputeDtype;
 }
 
 export function resolveOptions(opts: BuildOptions): ResolvedOptions {
@@ -116,8 +123,21 @@ export function resolveOptions(opts: BuildOptions): ResolvedOptions {
     );
   }
   const logits: LogitsPositions = opts.allLogits ? 'all' : 'last';
+  const compute = opts.compute ?? 'fp32';
+  if (!COMPUTE_DTYPES.includes(compute)) {
+    throw new Error(
+      `unknown compute dtype "${String(compute)}" (expected one of ${COMPUTE_DTYPES.join(', ')})`,
+    );
+  }
   if (opts.variant !== 'int8' && opts.variant !== 'int4') {
-    return { variant: opts.variant, quant: null, quantizeVision: false, quantizeEmbeddings: false, logits };
+    return {
+      variant: opts.variant,
+      quant: null,
+      quantizeVision: false,
+      quantizeEmbeddings: false,
+      logits,
+      compute,
+    };
   }
   const quant = {
     blockSize: opts.blockSize ?? DEFAULT_BLOCK_SIZE[opts.variant],
@@ -138,6 +158,7 @@ export function resolveOptions(opts: BuildOptions): ResolvedOptions {
     quantizeVision: opts.quantizeVision ?? false,
     quantizeEmbeddings: opts.quantizeEmbeddings ?? true,
     logits,
+    compute,
   };
 }
 
@@ -153,6 +174,8 @@ export function cacheKey(checkpointHash: string, r: ResolvedOptions): string {
         quantizeVision: r.quantizeVision,
         quantizeEmbeddings: r.quantizeEmbeddings,
         logits: r.logits,
+        // Only fp16 compute enters the key, so fp32 builds keep their cached folders.
+        ...(r.compute === 'fp16' ? { compute: r.compute } : {}),
       }),
     )
     .digest('hex');
@@ -258,7 +281,11 @@ async function buildInto(
   );
   await writeGraph(dir, files.embed, (g) => buildEmbedGraph(g, config, src, f.embed));
   await writeGraph(dir, files.decoder, (g) =>
-    buildDecoderGraph(g, config, src, { linear: f.decoder, allLogits: r.logits === 'all' }),
+    buildDecoderGraph(g, config, src, {
+      linear: f.decoder,
+      allLogits: r.logits === 'all',
+      compute: r.compute,
+    }),
   );
 
   const copied: string[] = [];
@@ -276,6 +303,7 @@ async function buildInto(
     checkpointHash,
     quant: r.quant,
     logits: r.logits,
+    compute: r.compute,
     llm: {
       hidden: l.hiddenSize,
       layers: l.numHiddenLayers,

@@ -11,7 +11,8 @@
 // -> SwiGLU MLP (one MatMulNBitsMlp node for int4).
 // Math: IVL `internlm2/modeling_internlm2.py` (model-runtime.md B.4-B.6).
 import type { InternVLConfig } from '../checkpoint/config.ts';
-import { linear, readChecked, type LinearFormat, type WeightSource } from './layers.ts';
+import { readChecked, type LinearFormat, type WeightSource } from './layers.ts';
+import { computeLinear, elemType, initFloat, maskMin, scalar, type ComputeDtype } from './compute-dtype.ts';
 import { DataType, GraphBuilder, float } from './onnx-builder.ts';
 
 /** Additive mask value for disallowed keys: float32 lowest, as HF's `torch.finfo(dtype).min`. */
@@ -79,6 +80,11 @@ export interface DecoderGraphOptions {
    * prompt tokens: 1800×2048×92553 ≈ 340 GFLOP and ~670 MB of logits); tests and tools may want them all.
    */
   allLogits?: boolean;
+  /**
+   * Compute precision (compute-dtype.ts): 'fp16' keeps activations, KV cache, cos/sin, norm weights and linear
+   * weights/scales in float16, with float32 `inputs_embeds` and `logits` at the boundary. Default 'fp32'.
+   */
+  compute?: ComputeDtype;
 }
 
 export async function buildDecoderGraph(
@@ -95,18 +101,32 @@ export async function buildDecoderGraph(
   const D = l.headDim;
   const I = l.intermediateSize;
   const eps = l.rmsNormEps;
+  // Compute dtype (issue 15): every float the layers see is in `dt`; the fp32 build is unchanged.
+  const dt: ComputeDtype = opts.compute ?? 'fp32';
+  const FT = elemType(dt);
+  const linear = (
+    x: string,
+    name: string,
+    w: Float32Array,
+    n: number,
+    k: number,
+    _b: null,
+    f: LinearFormat,
+  ) => computeLinear(g, x, name, w, n, k, f, dt);
   if (D % 16 !== 0) {
     // ORT's CPU GroupQueryAttention with do_rotary=1 refuses other head sizes (model-runtime.md D.3).
     throw new Error(`head_dim ${D} is not a multiple of 16, which GroupQueryAttention with rotary needs`);
   }
 
-  const embeds = g.input('inputs_embeds', DataType.FLOAT, ['batch', 'sequence', H]);
+  const embedsIn = g.input('inputs_embeds', DataType.FLOAT, ['batch', 'sequence', H]);
+  const embeds =
+    dt === 'fp32' ? embedsIn : g.op('Cast', [embedsIn], { to: FT }, { name: 'inputs_embeds_fp16' });
   const mask = g.input('attention_mask', DataType.INT64, ['batch', 'total_sequence']);
   const past: [string, string][] = [];
   for (let i = 0; i < l.numHiddenLayers; i++) {
     past.push([
-      g.input(`past_key_values.${i}.key`, DataType.FLOAT, ['batch', KV, 'past_sequence', D]),
-      g.input(`past_key_values.${i}.value`, DataType.FLOAT, ['batch', KV, 'past_sequence', D]),
+      g.input(`past_key_values.${i}.key`, FT, ['batch', KV, 'past_sequence', D]),
+      g.input(`past_key_values.${i}.value`, FT, ['batch', KV, 'past_sequence', D]),
     ]);
   }
 
@@ -132,7 +152,15 @@ export async function buildDecoderGraph(
   });
   const bias = g.op(
     'Expand',
-    [g.op('Where', [notPad, g.constF32([0], []), g.constF32([MASK_MIN], [])]), biasShape],
+    [
+      g.op(
+        'Where',
+        dt === 'fp32'
+          ? [notPad, g.constF32([0], []), g.constF32([MASK_MIN], [])]
+          : [notPad, scalar(g, 'bias_zero', 0, dt), scalar(g, 'bias_min', maskMin(dt), dt)],
+      ),
+      biasShape,
+    ],
     {},
     { name: 'attention_bias' },
   );
@@ -143,19 +171,19 @@ export async function buildDecoderGraph(
   // differences, so the attention is the same (up to float rounding); unpadded rows get exactly HF's positions.
   const maxPositions = opts.maxPositions ?? l.maxPositionEmbeddings;
   const tables = rotaryTables(maxPositions, D, l.ropeTheta);
-  const cosCache = g.initF32('rotary_cos_cache', [maxPositions, D / 2], tables.cos);
+  const cosCache = initFloat(g, 'rotary_cos_cache', [maxPositions, D / 2], tables.cos, dt);
   // The S new slots of a layer's cache: present[:, :, T - S : T, :].
   const toI64 = (t: string) => g.op('Cast', [t], { to: DataType.INT64 });
   const newFrom = g.op('Sub', [toI64(totalLength), S], {}, { name: 'new_slots_start' });
   const newTo = g.op('Unsqueeze', [toI64(totalLength), g.constI64([0])], {}, { name: 'new_slots_end' });
-  const sinCache = g.initF32('rotary_sin_cache', [maxPositions, D / 2], tables.sin);
+  const sinCache = initFloat(g, 'rotary_sin_cache', [maxPositions, D / 2], tables.sin, dt);
 
   // The residual stream travels as (branch output, residual) into SkipSimplifiedLayerNormalization, which returns
   // the normalised sum and the sum itself (output 3) for the next block, as onnxruntime-genai's builder chains them.
   let branch: string | null = null;
   let residual = embeds;
   const skipNorm = (name: string, weight: Float32Array): string => {
-    const w = g.initF32(`${name}.weight`, [H], weight);
+    const w = initFloat(g, `${name}.weight`, [H], weight, dt);
     if (branch === null) {
       return g.op(
         'SimplifiedLayerNormalization',
@@ -179,7 +207,7 @@ export async function buildDecoderGraph(
     const read = (name: string, shape: number[]) => readChecked(src, `${p}.${name}`, shape);
     const h = skipNorm(`${p}.attention_norm`, await read('attention_norm.weight', [H]));
     const wqkv = regroupWqkv(await read('attention.wqkv.weight', [l.qkvRows, H]), KV, G, D, H);
-    const qkv = linear(g, h, `${p}.attention.wqkv`, wqkv, l.qkvRows, H, null, opts.linear);
+    const qkv = linear(h, `${p}.attention.wqkv`, wqkv, l.qkvRows, H, null, opts.linear);
     // Packed [Q | K | V] input (key/value omitted). Past and present may be one buffer (the kernel then writes only
     // the new slots in place, model-runtime.md D.3); the engine instead feeds its static cache as past and appends
     // new_key_values itself (onnx-model.ts says why).
@@ -195,17 +223,16 @@ export async function buildDecoderGraph(
     );
     for (const kv of ['key', 'value']) {
       const present = `present.${i}.${kv}`;
-      g.output(present, present, DataType.FLOAT, ['batch', KV, 'present_sequence', D]);
+      g.output(present, present, FT, ['batch', KV, 'present_sequence', D]);
       const added = g.op(
         'Slice',
         [present, newFrom, newTo, g.constI64([2])],
         {},
         { name: `new_key_values.${i}.${kv}` },
       );
-      g.output(added, `new_key_values.${i}.${kv}`, DataType.FLOAT, ['batch', KV, 'sequence', D]);
+      g.output(added, `new_key_values.${i}.${kv}`, FT, ['batch', KV, 'sequence', D]);
     }
     branch = linear(
-      g,
       attn,
       `${p}.attention.wo`,
       await read('attention.wo.weight', [H, NH * D]),
@@ -217,7 +244,6 @@ export async function buildDecoderGraph(
 
     const f = skipNorm(`${p}.ffn_norm`, await read('ffn_norm.weight', [H]));
     const gate = linear(
-      g,
       f,
       `${p}.feed_forward.w1`,
       await read('feed_forward.w1.weight', [I, H]),
@@ -227,7 +253,6 @@ export async function buildDecoderGraph(
       opts.linear,
     );
     const up = linear(
-      g,
       f,
       `${p}.feed_forward.w3`,
       await read('feed_forward.w3.weight', [I, H]),
@@ -237,9 +262,15 @@ export async function buildDecoderGraph(
       opts.linear,
     );
     // x·sigmoid(x)·up: the pattern ORT fuses (QuickGelu, and MatMulNBitsMlp for int4 MatMulNBits).
-    const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])], {}, { name: `${p}.silu` }), up]);
+    const act = g.op(
+      'Mul',
+      [g.op('Mul', [gate, g.op('Sigmoid', [gate])], {}, { name: `${p}.silu` }), up],
+      {},
+      {
+        name: `${p}.swiglu`, // named after its layer, so kernel counts per layer see it (kernel-profile.ts)
+      },
+    );
     branch = linear(
-      g,
       act,
       `${p}.feed_forward.w2`,
       await read('feed_forward.w2.weight', [H, I]),
@@ -266,8 +297,7 @@ export async function buildDecoderGraph(
     'language_model.model.norm',
     await readChecked(src, 'language_model.model.norm.weight', [H]),
   );
-  const logits = linear(
-    g,
+  const head = linear(
     final,
     'language_model.output',
     await readChecked(src, 'language_model.output.weight', [l.vocabSize, H]),
@@ -276,5 +306,7 @@ export async function buildDecoderGraph(
     null,
     opts.linear,
   );
+  // fp16 compute: one Cast so the logits the host reads are float32.
+  const logits = dt === 'fp32' ? head : g.op('Cast', [head], { to: DataType.FLOAT }, { name: 'logits_fp32' });
   g.output(logits, 'logits', DataType.FLOAT, ['batch', opts.allLogits ? 'sequence' : 1, l.vocabSize]);
 }

@@ -116,6 +116,11 @@ describe('internvl-eval chat (real tokenizer)', () => {
     expect(json.timings.prefill_ms).toBeGreaterThan(0);
     expect(json.timings.threads).toBe(1); // --threads 1
     expect(json.timings.decode_context_tokens).toBe(json.input_ids.length);
+    // Decode-step costs: nothing crosses host<->device on the CPU provider; kernels are counted once a step ran.
+    expect(json.timings.host_to_device_bytes_per_decode_step).toBe(0);
+    expect(json.timings.device_to_host_bytes_per_decode_step).toBe(0);
+    if (json.output_ids.length > 1) expect(json.timings.kernels_per_decode_step).toBeGreaterThan(0);
+    expect(json.timings).toHaveProperty('device_kernels_per_decode_step');
 
     // The dump holds the vocab-sized float32 LE logits at the last prompt position, equal to an in-process run.
     const bytes = await readFile(logitsFile);

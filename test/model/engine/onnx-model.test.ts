@@ -58,7 +58,7 @@ describe('OnnxModel static KV cache', () => {
     const prompt = [1, 40, 41, 42, 43];
     const next = [50, 51, 52];
     const capacity = 16;
-    const embeds = await model.embed(BigInt64Array.from([...prompt, ...next].map(BigInt)), 1, 8);
+    const embeds = await model.embedOnHost(BigInt64Array.from([...prompt, ...next].map(BigInt)), 1, 8);
     const H = dims.hidden;
     let out: DecoderStepOutput = await model.step({
       batch: 1,
@@ -141,7 +141,7 @@ describe('OnnxModel static KV cache', () => {
 
   it('grows (keeping the written slots) when a caller gives no capacity', async () => {
     const H = dims.hidden;
-    const embeds = await model.embed(BigInt64Array.from([1n, 60n, 61n, 62n]), 1, 4);
+    const embeds = await model.embedOnHost(BigInt64Array.from([1n, 60n, 61n, 62n]), 1, 4);
     let out = await model.step({
       batch: 1,
       seq: 3,

@@ -34,7 +34,8 @@ export class ToyDecoder implements CausalDecoder {
   }
 
   async step(input: DecoderStepInput): Promise<DecoderStepOutput> {
-    const { batch, seq, embeds, attentionMask, positionIds, past } = input;
+    const { batch, seq, attentionMask, positionIds, past } = input;
+    const embeds = input.embeds as Float32Array;
     const P = past ? past.length : 0;
     const width = P + seq;
     if (attentionMask.length !== batch * width)
