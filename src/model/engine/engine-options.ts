@@ -6,12 +6,10 @@
 import { defaultEngineThreads } from '../cpu-cores.ts';
 import { variantSpec, type Variant } from '../graph/variants.ts';
 import { COMPUTE_DTYPES, type ComputeDtype } from '../graph/compute-dtype.ts';
+import { ENGINE_DEVICES, type EngineDevice } from './devices.ts';
 import { defaultVisionBatch } from './vision-batching.ts';
 
-/** Execution providers the engine can run on (sessions.ts opens them). */
-export type EngineDevice = 'cpu' | 'cuda' | 'webgpu';
-
-export const ENGINE_DEVICES: readonly EngineDevice[] = ['cpu', 'cuda', 'webgpu'];
+export { ENGINE_DEVICES, type EngineDevice };
 
 function computeDtype(name: string): ComputeDtype {
   if (!(COMPUTE_DTYPES as readonly string[]).includes(name)) {

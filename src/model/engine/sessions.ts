@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
-import { ENGINE_DEVICES, type EngineDevice, type EngineOptions } from './engine-options.ts';
+import { ENGINE_DEVICES, type EngineDevice } from './devices.ts';
+import type { EngineOptions } from './engine-options.ts';
 
 export { ENGINE_DEVICES, type EngineDevice };
 
