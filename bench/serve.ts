@@ -25,10 +25,10 @@ export async function run(): Promise<void> {
     });
     const server = await startServer({ backend, modelName: 'tiny', port: 0 });
     try {
-      const bodies = loadBodies(24);
+      const bodies = loadBodies(24, { maxTokens: 32, forceTokens: true });
       await runLoad(server.url, bodies.slice(0, 4), 1); // warm-up: sessions, first allocations
       console.log(
-        `serve, tiny engine (random weights, CPU, ${os.cpus().length} cores), max batch 4, 24 streamed requests:`,
+        `serve, tiny engine (random weights, CPU, ${os.cpus().length} cores), max batch 4, 24 streamed requests of 32-38 tokens:`,
       );
       const alone = await runLoad(server.url, bodies, 1);
       console.log(`  ${describeLoad('1 client (baseline)', alone)}`);

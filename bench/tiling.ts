@@ -221,6 +221,7 @@ async function poolScaling(files: string[], bytes: Uint8Array[]): Promise<void> 
   );
   const pool: number[] = [];
   const procs: number[] = [];
+  const cpu: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const one = await measurePreprocessThroughput(bytes, { ...opts, workers: 1 });
     const two = await measurePreprocessThroughput(bytes, { ...opts, workers: 2 });
@@ -229,16 +230,19 @@ async function poolScaling(files: string[], bytes: Uint8Array[]): Promise<void> 
     const pairRate = pair[0].imagesPerSec + pair[1].imagesPerSec;
     pool.push(two.imagesPerSec / one.imagesPerSec);
     procs.push(pairRate / alone.imagesPerSec);
+    cpu.push(two.cpuMsPerImage / one.cpuMsPerImage);
     console.log(
       `    round ${r + 1}: pool 1 worker ${one.imagesPerSec.toFixed(2)}, 2 workers ${two.imagesPerSec.toFixed(2)} ` +
-        `images/s (${pool[r].toFixed(2)}x) | 1 process ${alone.imagesPerSec.toFixed(2)}, 2 processes ` +
+        `images/s (${pool[r].toFixed(2)}x; CPU per image ${one.cpuMsPerImage.toFixed(1)} / ` +
+        `${two.cpuMsPerImage.toFixed(1)} ms) | 1 process ${alone.imagesPerSec.toFixed(2)}, 2 processes ` +
         `${pairRate.toFixed(2)} images/s (${procs[r].toFixed(2)}x) | ${load()}`,
     );
   }
   const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
   console.log(
     `    median scaling 1 -> 2: pool ${median(pool).toFixed(2)}x, independent processes ${median(procs).toFixed(2)}x ` +
-      `(the processes share nothing but the machine: their figure is what 2 cores give here and now)`,
+      `(the processes share nothing but the machine: their figure is what 2 cores give here and now); ` +
+      `CPU per image, 2 workers / 1 worker: ${median(cpu).toFixed(2)}`,
   );
 }
 

@@ -1,7 +1,7 @@
 /**
  * Compiles the hand-written WebAssembly text kernels (src/model/inputs/*.wat) to the committed .wasm files next to
  * them, with wabt (a devDependency: the runtime only loads the .wasm, it never needs wabt).
- *   node --import tsx scripts/wasm/build-wasm.ts          # rewrite the .wasm files
+ *   npm run build:wasm        (node --import tsx scripts/wasm/build-wasm.ts): rewrite the .wasm files
  * test/model/inputs/pillow-resample-wasm.test.ts checks that the committed .wasm is what this build produces.
  */
 import { readFile, writeFile } from 'node:fs/promises';

@@ -158,6 +158,6 @@ async function bench(args: PreprocessArgs): Promise<void> {
   process.stdout.write(
     `${images.length} image(s), max tiles ${opts.maxTiles}, resize ${opts.resize}, ${where}: ` +
       `${t.imagesPerSec.toFixed(2)} images/s, ${t.tilesPerSec.toFixed(1)} tiles/s ` +
-      `(${t.images} images in ${t.seconds.toFixed(1)} s)\n`,
+      `(${t.images} images in ${t.seconds.toFixed(1)} s, ${t.cpuMsPerImage.toFixed(1)} ms CPU per image)\n`,
   );
 }

@@ -1,6 +1,6 @@
 // `internvl-eval report RUN`: (re)build summary.json, results.md/.csv, charts and report.html of a run folder.
 import type { CommandModule } from 'yargs';
-import { writeRunReport } from '../report/index.ts';
+import { writeRunReport } from '../report/run-report.ts';
 
 interface Args {
   run: string;

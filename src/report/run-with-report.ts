@@ -4,7 +4,7 @@
  */
 import { mergeRuns, type MergeOptions, type MergeSummary } from '../runner/merge.ts';
 import { runEvaluation, type RunOptions, type RunSummary } from '../runner/run-evaluation.ts';
-import { writeRunReport } from './index.ts';
+import { writeRunReport } from './run-report.ts';
 
 export interface ReportStep {
   /** Path of report.html when it was written. */

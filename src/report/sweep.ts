@@ -1,14 +1,14 @@
 /**
- * `sweep`: run one model over a grid of tile caps (and numeric variants), reusing finished runs, then chart
- * accuracy against tiles with image tokens and latency on a second axis, and tabulate it.
+ * `sweep`: the grid of tile caps (and numeric variants) is run by src/runner/sweep-grid.ts; this module adds each
+ * run's report, charts accuracy against tiles with image tokens and latency on a second axis, tabulates it, and
+ * optionally gates each variant against the first.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Papa from 'papaparse';
 import type { ChartConfiguration } from 'chart.js';
-import type { RunOptions } from '../runner/run-evaluation.ts';
-import { runWithReport } from './run-with-report.ts';
+import { runSweepGrid, type GridRun, type SweepGridOptions } from '../runner/sweep-grid.ts';
+import { writeReportStep } from './run-with-report.ts';
 import { PALETTE, renderPng } from './charts.ts';
 import { loadRun } from './run-data.ts';
 import { buildSummary, type SummaryRow } from './summary.ts';
@@ -17,12 +17,7 @@ import { renderGateMarkdown } from './gate-report.ts';
 import { gateRuns } from './gate-runs.ts';
 import type { Thresholds } from './gate-thresholds.ts';
 
-export interface SweepOptions extends Omit<RunOptions, 'maxTiles' | 'out' | 'resume'> {
-  maxTiles: number[];
-  /** Numeric variants (onnx backend); default: one run with the backend's default. */
-  variants?: string[];
-  /** Folder holding one run per grid point (`<variant>-tiles<N>`) and the sweep outputs. */
-  out: string;
+export interface SweepOptions extends SweepGridOptions {
   /**
    * End with a gate of each variant against the first at every tile cap (`sweep --gate-max-drop`): the allowed
    * drop and/or a thresholds file, as `gate` takes them.
@@ -38,11 +33,7 @@ export interface SweepGate {
   error?: string;
 }
 
-export interface SweepPoint {
-  variant: string;
-  maxTiles: number;
-  runDir: string;
-  reused: boolean;
+export interface SweepPoint extends GridRun {
   rows: SummaryRow[];
 }
 
@@ -52,17 +43,6 @@ export interface SweepResult {
   /** With `gate`: one per (later variant, tile cap); `exitCode` 0 all pass, 1 a task failed, 2 a gate could not run. */
   gates?: SweepGate[];
   exitCode?: 0 | 1 | 2;
-}
-
-/** A run folder whose manifest says complete is reused as it is; anything else is resumed. */
-async function isComplete(runDir: string): Promise<boolean> {
-  const file = path.join(runDir, 'manifest.json');
-  if (!existsSync(file)) return false;
-  try {
-    return (JSON.parse(await readFile(file, 'utf8')) as { status?: string }).status === 'complete';
-  } catch {
-    return false;
-  }
 }
 
 export function sweepChartConfig(task: string, points: SweepPoint[]): ChartConfiguration {
@@ -137,34 +117,22 @@ export async function runSweep(
   opts: SweepOptions,
   log: (line: string) => void = () => {},
 ): Promise<SweepResult> {
-  const { maxTiles, variants, out, gate, ...runOpts } = opts;
-  if (!maxTiles.length) throw new Error('sweep: give at least one --max-tiles value');
-  if (gate && (variants?.length ?? 0) < 2)
+  const { gate, ...gridOpts } = opts;
+  const out = opts.out;
+  if (gate && (opts.variants?.length ?? 0) < 2)
     throw new Error(
       'sweep: gating compares variants; give at least two --variant values (the first is the baseline)',
     );
-  await mkdir(out, { recursive: true });
   const points: SweepPoint[] = [];
-  for (const variant of variants?.length ? variants : [undefined]) {
-    for (const t of maxTiles) {
-      const name = `${variant ?? 'default'}-tiles${t}`;
-      const runDir = path.join(out, name);
-      const reused = await isComplete(runDir);
-      if (reused) log(`sweep: ${name} is complete, reusing it`);
-      else {
-        log(`sweep: running ${name}`);
-        await runWithReport({
-          ...runOpts,
-          maxTiles: t,
-          ...(variant ? { engine: { ...runOpts.engine, variant } } : {}),
-          out: runDir,
-          resume: existsSync(runDir),
-        });
-      }
-      const summary = await buildSummary(await loadRun(runDir));
-      points.push({ variant: variant ?? 'default', maxTiles: t, runDir, reused, rows: summary.rows });
+  await runSweepGrid(gridOpts, log, async (run) => {
+    // A run made now gets its report at once; a reused one keeps the report it has.
+    if (!run.reused) {
+      const step = await writeReportStep(run.runDir);
+      if (step.note) log(step.note);
     }
-  }
+    const summary = await buildSummary(await loadRun(run.runDir));
+    points.push({ ...run, rows: summary.rows });
+  });
   const files: string[] = [];
   const tasks = [
     ...new Set(points.flatMap((p) => p.rows.filter((r) => r.score !== null).map((r) => r.task))),

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeRunReport } from '../../src/report/index.ts';
+import { writeRunReport } from '../../src/report/run-report.ts';
 import { makeRun, taskConfig } from './fixture-run.ts';
 
 const CHROMIUM =

@@ -3,7 +3,7 @@ import Papa from 'papaparse';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getScorer } from '../../src/metrics/registry.ts';
-import { writeRunReport, type RunReportFiles } from '../../src/report/index.ts';
+import { writeRunReport, type RunReportFiles } from '../../src/report/run-report.ts';
 import type { RunSummary } from '../../src/report/summary.ts';
 import { makeRun, pngSize, taskConfig } from './fixture-run.ts';
 

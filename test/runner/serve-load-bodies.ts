@@ -3,11 +3,16 @@ import { PNG_2X2 } from './helpers.ts';
 
 const dataUrl = `data:image/png;base64,${PNG_2X2.toString('base64')}`;
 
-/** A fixed mix: text-only and one-image questions, different lengths and token limits. */
-export function loadBodies(n: number): object[] {
+/**
+ * A fixed mix: text-only and one-image questions, different lengths and token limits. `forceTokens`: every reply
+ * runs to its `max_tokens` (min_tokens = max_tokens), so a random-weight model's early stop token does not make
+ * the decode work vary (the bench's setting).
+ */
+export function loadBodies(n: number, opts: { maxTokens?: number; forceTokens?: boolean } = {}): object[] {
   return Array.from({ length: n }, (_, i) => ({
     model: 'tiny',
-    max_tokens: 6 + (i % 4) * 2,
+    max_tokens: (opts.maxTokens ?? 6) + (i % 4) * 2,
+    ...(opts.forceTokens ? { min_tokens: (opts.maxTokens ?? 6) + (i % 4) * 2 } : {}),
     messages: [
       {
         role: 'user',

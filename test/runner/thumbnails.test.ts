@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { thumbnailName, thumbnailPath, writeThumbnail } from '../../src/runner/thumbnails.ts';
-import { runEvaluation } from '../../src/runner/run-evaluation.ts';
 import { runWithReport } from '../../src/report/run-with-report.ts';
 import { FakeBackend, fakeDeps, tempDir, writeTasks } from '../runner/helpers.ts';
 

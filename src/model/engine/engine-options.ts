@@ -6,8 +6,10 @@
 import { defaultEngineThreads } from '../cpu-cores.ts';
 import { variantSpec, type Variant } from '../graph/variants.ts';
 import { COMPUTE_DTYPES, type ComputeDtype } from '../graph/compute-dtype.ts';
-import { ENGINE_DEVICES, type EngineDevice } from './sessions.ts';
+import { ENGINE_DEVICES, type EngineDevice } from './devices.ts';
 import { defaultVisionBatch } from './vision-batching.ts';
+
+export { ENGINE_DEVICES, type EngineDevice };
 
 function computeDtype(name: string): ComputeDtype {
   if (!(COMPUTE_DTYPES as readonly string[]).includes(name)) {

@@ -5,6 +5,10 @@
  * (`transformers` `GenerationMixin._get_logits_processor`: TemperatureLogitsWarper, TopKLogitsWarper,
  * TopPLogitsWarper), then a draw from the softmax.
  */
+import { SeededRandom } from '../../common/seeded-random.ts';
+
+/** The project's one seeded PRNG (mulberry32), re-exported for the engine's callers. */
+export { SeededRandom };
 
 export interface SamplingSettings {
   /** 0 or absent: greedy. */
@@ -15,21 +19,6 @@ export interface SamplingSettings {
   readonly topP?: number;
   /** PRNG seed; each request owns its own stream so batched sampling equals unbatched. */
   readonly seed?: number;
-}
-
-/** A deterministic 32-bit PRNG (mulberry32): returns floats in [0, 1). */
-export class SeededRandom {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
 }
 
 /** Index of the largest value; the first one on ties (as torch.argmax on CPU). */

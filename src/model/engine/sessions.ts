@@ -11,11 +11,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
+import { ENGINE_DEVICES, type EngineDevice } from './devices.ts';
 import type { EngineOptions } from './engine-options.ts';
 
-export type EngineDevice = 'cpu' | 'cuda' | 'webgpu';
-
-export const ENGINE_DEVICES: readonly EngineDevice[] = ['cpu', 'cuda', 'webgpu'];
+export { ENGINE_DEVICES, type EngineDevice };
 
 /** The part of EngineOptions (engine-options.ts) a session needs. */
 export type SessionSettings = Pick<EngineOptions, 'device' | 'deviceId'> & {

@@ -8,7 +8,7 @@
  * the residual stream, the packed qkv, the attention scores of all heads (MultiHeadAttention materialises them on
  * the CPU; a GPU kernel may not, so this is an upper bound) and the MLP's intermediate.
  */
-import type { EngineDevice } from './sessions.ts';
+import type { EngineDevice } from './devices.ts';
 
 /** Device memory a vision run may use for activations (GPU providers). */
 export const DEVICE_VISION_MEMORY_BYTES = 4 * 2 ** 30;

@@ -46,8 +46,13 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
         backoffMs: opts.backoffMs,
       });
     case 'onnx': {
-      const { createOnnxBackend } = await import('./onnx-loader.ts');
-      return createOnnxBackend(opts);
+      // Imported only for --backend onnx, so the other backends start without onnxruntime.
+      const { OnnxBackend } = await import('./onnx.ts');
+      return OnnxBackend.load(opts.model, {
+        ...(opts.engine ? { engine: opts.engine } : {}),
+        ...(opts.batchSize !== undefined ? { maxBatch: opts.batchSize } : {}),
+        ...(opts.preprocessWorkers !== undefined ? { preprocessWorkers: opts.preprocessWorkers } : {}),
+      });
     }
     default:
       throw new Error(`unknown backend "${String(opts.backend)}" (known: ${BACKEND_NAMES.join(', ')})`);
