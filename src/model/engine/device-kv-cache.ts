@@ -33,6 +33,12 @@ interface DeviceKvCache extends KvCache {
   readonly buffers: DeviceCacheBuffers;
 }
 
+/** What one decoder run hands back: last-position logits, or (ids only) each row's greedy token. */
+interface RunResult {
+  readonly lastLogits: Float32Array;
+  readonly greedyIds?: number[];
+}
+
 export class DeviceKvDecoder {
   private idle: DeviceCacheBuffers | null = null;
   /** Caches handed out and not yet released (freed on close, e.g. after a failed generation). */
@@ -40,6 +46,8 @@ export class DeviceKvDecoder {
   private readonly names: { past: [string, string]; present: [string, string] }[];
   /** Element type of the cache ('float32', or 'float16' for an fp16-compute build). */
   private readonly cacheType: string;
+  /** The decoder returns `next_token` (builder version >= 5): greedy steps fetch it instead of the logits. */
+  private readonly hasNextToken: boolean;
 
   constructor(
     private readonly info: BuiltModelInfo,
@@ -53,6 +61,7 @@ export class DeviceKvDecoder {
     const s = decoder.session;
     const meta = s.inputMetadata.find((m) => m.name === 'past_key_values.0.key');
     this.cacheType = meta && meta.isTensor ? meta.type : 'float32';
+    this.hasNextToken = s.outputNames.includes('next_token');
     for (const n of this.names.flatMap((x) => x.present)) {
       if (!s.outputNames.includes(n)) throw new Error(`${info.files.decoder}: decoder has no output '${n}'`);
     }
@@ -69,13 +78,12 @@ export class DeviceKvDecoder {
     const total = pastLength + seq;
     let buffers = past ? past.buffers : await this.take(batch, Math.max(total, input.capacity ?? total));
     if (total > buffers.capacity) buffers = await this.grow(buffers, total, input.capacity);
-    if (prefillChunk && seq > prefillChunk) {
-      const lastLogits = await this.chunked(input, buffers, pastLength, prefillChunk);
-      return { lastLogits, present: { length: total, buffers } as DeviceKvCache };
-    }
-    const lastLogits = await this.run(input, buffers.tensors);
     const present: DeviceKvCache = { length: total, buffers };
-    return { lastLogits, present };
+    const idsOnly = input.needLogits === false && this.hasNextToken;
+    if (prefillChunk && seq > prefillChunk) {
+      return { ...(await this.chunked(input, buffers, pastLength, prefillChunk, idsOnly)), present };
+    }
+    return { ...(await this.run(input, buffers.tensors, idsOnly)), present };
   }
 
   /**
@@ -87,7 +95,8 @@ export class DeviceKvDecoder {
     buffers: DeviceCacheBuffers,
     pastLength: number,
     chunk: number,
-  ): Promise<Float32Array> {
+    idsOnly: boolean,
+  ): Promise<RunResult> {
     const { batch, seq } = input;
     const total = pastLength + seq;
     const vocab = this.info.llm.vocab;
@@ -95,7 +104,8 @@ export class DeviceKvDecoder {
     const embeds = isDeviceEmbeds(input.embeds) ? input.embeds.tensor : null;
     const hostEmbeds = embeds ? null : (input.embeds as Float32Array);
     const hidden = this.info.llm.hidden;
-    const lastLogits = new Float32Array(batch * vocab);
+    const lastLogits = new Float32Array(idsOnly ? 0 : batch * vocab);
+    const greedyIds = new Array<number>(batch).fill(0);
     const rows: ort.Tensor[][] = [];
     try {
       for (let b = 0; b < batch; b++) {
@@ -113,7 +123,8 @@ export class DeviceKvDecoder {
                 length: 0,
               }
             : hostEmbeds!.subarray((b * seq + s0) * hidden, (b * seq + s1) * hidden);
-          const logits = await this.run(
+          const last = s1 === seq;
+          const r = await this.run(
             {
               batch: 1,
               seq: s1 - s0,
@@ -123,8 +134,11 @@ export class DeviceKvDecoder {
               past: null,
             },
             row,
+            // Earlier chunks' outputs are dropped: fetch the 8-byte ids rather than the logits when there are ids.
+            last ? idsOnly : this.hasNextToken,
           );
-          if (s1 === seq) lastLogits.set(logits.subarray(0, vocab), b * vocab);
+          if (last && r.greedyIds) greedyIds[b] = Number(r.greedyIds[0]);
+          else if (last) lastLogits.set(r.lastLogits.subarray(0, vocab), b * vocab);
         }
       }
       if (batch > 1) {
@@ -138,11 +152,18 @@ export class DeviceKvDecoder {
       if (batch > 1) for (const r of rows) for (const t of r) disposeDevice(t);
       if (embeds) disposeDevice(embeds);
     }
-    return lastLogits;
+    return idsOnly ? { lastLogits, greedyIds } : { lastLogits };
   }
 
-  /** One decoder run on `cache` (bound as past and present: GQA appends in place); returns the last logits. */
-  private async run(input: DecoderStepInput, cache: readonly ort.Tensor[]): Promise<Float32Array> {
+  /**
+   * One decoder run on `cache` (bound as past and present: GQA appends in place); returns the last logits, or with
+   * `idsOnly` the greedy token of each row (`next_token`, 8 bytes per row back to the host).
+   */
+  private async run(
+    input: DecoderStepInput,
+    cache: readonly ort.Tensor[],
+    idsOnly = false,
+  ): Promise<RunResult> {
     const { batch, seq } = input;
     const total = input.attentionMask.length / batch;
     const hidden = this.info.llm.hidden;
@@ -156,7 +177,7 @@ export class DeviceKvDecoder {
     if (this.decoder.session.inputNames.includes('position_ids')) {
       feeds.position_ids = new ort.Tensor('int64', input.positionIds, [batch, seq]);
     }
-    const fetches: Record<string, ort.Tensor | null> = { logits: null };
+    const fetches: Record<string, ort.Tensor | null> = idsOnly ? { next_token: null } : { logits: null };
     this.names.forEach((n, i) => {
       for (const k of [0, 1]) {
         feeds[n.past[k]] = cache[2 * i + k];
@@ -175,6 +196,12 @@ export class DeviceKvDecoder {
       const t = res[n];
       if (t && !cache.includes(t)) disposeDevice(t);
     }
+    if (idsOnly) {
+      const ids = res.next_token;
+      if (!ids) throw new Error(`${this.info.files.decoder}: no output 'next_token'`);
+      const data = hostData<BigInt64Array>(ids, `${this.info.files.decoder} output 'next_token'`);
+      return { lastLogits: new Float32Array(0), greedyIds: Array.from(data, Number) };
+    }
     const logits = res.logits;
     if (!logits) throw new Error(`${this.info.files.decoder}: no output 'logits'`);
     const data = hostData<Float32Array>(logits, `${this.info.files.decoder} output 'logits'`);
@@ -187,7 +214,7 @@ export class DeviceKvDecoder {
         lastLogits.set(data.subarray(start, start + vocab), b * vocab);
       }
     }
-    return lastLogits;
+    return { lastLogits };
   }
 
   releaseCache(cache: KvCache): void {

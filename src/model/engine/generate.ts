@@ -30,11 +30,19 @@ export interface DecoderStepInput {
    * static cache allocate it once per call instead of growing it every step.
    */
   readonly capacity?: number;
+  /**
+   * false: the loop needs only each row's greedy token (no sampling, no suppressed stop tokens, no kept prompt
+   * logits), so a decoder may return `greedyIds` instead of the logits (device residency: 8 bytes per row back
+   * to the host instead of vocab × 4). Absent or true: logits are needed.
+   */
+  readonly needLogits?: boolean;
 }
 
 export interface DecoderStepOutput {
-  /** [batch, vocab] logits at the last position of the step. */
+  /** [batch, vocab] logits at the last position of the step (may be empty when `greedyIds` is given). */
   readonly lastLogits: Float32Array;
+  /** [batch] argmax of each row's logits (first index of the maximum, as `argmax`), when needLogits was false. */
+  readonly greedyIds?: ArrayLike<number>;
   readonly present: KvCache;
 }
 
@@ -178,6 +186,15 @@ export async function generate(
     if (done.every(Boolean) && !(step === 0 && options.keepPromptLogits)) break;
     // Recompute path: each step starts from an empty cache, so the previous one can be reused at once.
     if (past && !useCache) decoder.releaseCache?.(past);
+    // Logits are needed for sampling, for suppressed stop tokens and for kept prompt logits; otherwise the greedy
+    // token of each running row is enough.
+    const needLogits =
+      (step === 0 && Boolean(options.keepPromptLogits)) ||
+      settings.some(
+        (s, b) =>
+          !done[b] &&
+          (Boolean(s.sampling) || (outputs[b].length < (s.minNewTokens ?? 0) && stopSets[b].size > 0)),
+      );
     const t0 = performance.now();
     const out: DecoderStepOutput = useCache
       ? await decoder.step({
@@ -188,6 +205,7 @@ export async function generate(
           positionIds: stepPositions,
           past,
           capacity,
+          needLogits,
         })
       : await decoder.step({
           batch,
@@ -207,8 +225,9 @@ export async function generate(
     past = out.present;
 
     const next = new BigInt64Array(batch);
+    const greedy = needLogits ? undefined : out.greedyIds;
     for (let b = 0; b < batch; b++) {
-      const row = out.lastLogits.subarray(b * vocab, (b + 1) * vocab);
+      const row = greedy ? out.lastLogits : out.lastLogits.subarray(b * vocab, (b + 1) * vocab);
       if (step === 0 && options.keepPromptLogits) promptLogits[b] = row.slice();
       if (done[b]) {
         next[b] = BigInt(options.padTokenId);
@@ -217,9 +236,11 @@ export async function generate(
       const s = settings[b];
       const produced = outputs[b].length;
       const suppressed = produced < (s.minNewTokens ?? 0) ? stopSets[b] : undefined;
-      const token = s.sampling
-        ? sampleToken(row, s.sampling, randoms[b], suppressed)
-        : argmax(row, suppressed);
+      const token = greedy
+        ? Number(greedy[b])
+        : s.sampling
+          ? sampleToken(row, s.sampling, randoms[b], suppressed)
+          : argmax(row, suppressed);
       if (stopSets[b].has(token)) {
         done[b] = true;
         reasons[b] = 'stop';

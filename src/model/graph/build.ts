@@ -27,7 +27,8 @@ import { buildVisionGraph } from './vision-graph.ts';
 // 2: decoder logits for the last position only by default (`allLogits`), `logits` in build.json.
 // 3: int8/int4 quantize tok_embeddings (GatherBlockQuantized) by default (`quantizeEmbeddings`).
 // 4: fused decoder (GroupQueryAttention, SkipSimplifiedLayerNormalization, new_key_values outputs, no position_ids).
-export const BUILDER_VERSION = '4';
+// 5: decoder output `next_token` (ArgMax of the last-position logits) for device-resident greedy decoding.
+export const BUILDER_VERSION = '5';
 
 export { VARIANTS, type Variant } from './variants.ts';
 

@@ -5,7 +5,9 @@
 //           a larger preallocated buffer is fine, GQA reads only the slots seqlens_k implies)
 //   outputs logits f32 [B,1,V] (last position of each row; [B,S,V] with `allLogits`),
 //           new_key_values.{i}.key/.value f32 [B,KV,S,D] (the S new slots, rotated keys: what a static cache appends),
-//           present.{i}.key/.value f32 [B,KV,max(T,C),D] (the whole cache, for callers that let it grow)
+//           present.{i}.key/.value f32 [B,KV,max(T,C),D] (the whole cache, for callers that let it grow; the
+//           device-resident engine binds its cache here and as past, so GQA appends in place),
+//           next_token i64 [B,1] (ArgMax of the last-position logits; not in `allLogits` builds)
 // Per layer after ORT's fusions: SkipSimplifiedLayerNormalization -> packed QKV MatMul(NBits) -> GroupQueryAttention
 // (rotary inside, pads hidden by attention_bias) -> 2 Slice (new slots) -> wo -> SkipSimplifiedLayerNormalization
 // -> SwiGLU MLP (one MatMulNBitsMlp node for int4).
@@ -309,4 +311,10 @@ export async function buildDecoderGraph(
   // fp16 compute: one Cast so the logits the host reads are float32.
   const logits = dt === 'fp32' ? head : g.op('Cast', [head], { to: DataType.FLOAT }, { name: 'logits_fp32' });
   g.output(logits, 'logits', DataType.FLOAT, ['batch', opts.allLogits ? 'sequence' : 1, l.vocabSize]);
+  if (!opts.allLogits) {
+    // The greedy token of each row (first index of the maximum, as the engine's argmax): a device-resident engine
+    // fetches these 8 bytes per row instead of the logits when it needs no more (generate.ts `needLogits`).
+    const next = g.op('ArgMax', [logits], { axis: -1, keepdims: 0 }, { name: 'next_token' });
+    g.output(next, 'next_token', DataType.INT64, ['batch', 1]);
+  }
 }

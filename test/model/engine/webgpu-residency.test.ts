@@ -96,7 +96,7 @@ describe.runIf(gpu.ok)('WebGPU residency (tiny checkpoint, software GPU)', { tim
     });
   }
 
-  it('decode moves 0 bytes of KV cache to the host: only the logits come back', async () => {
+  it('decode moves 0 bytes of KV cache to the host: only next-token ids (greedy) or logits (sampling) come back', async () => {
     const reqs: ChatRequest[] = [
       { question: 'Hello', generation: { maxNewTokens: 5, ...noStop } },
       { question: 'A longer question here?', generation: { maxNewTokens: 5, ...noStop } },
@@ -116,14 +116,21 @@ describe.runIf(gpu.ok)('WebGPU residency (tiny checkpoint, software GPU)', { tim
     expect(costs.decodeSteps).toBe(4);
     expect(kvBytes(costs.transfers)).toBe(0);
     expect(kvBytes(prefill)).toBe(0);
-    // What comes back per step is exactly the last-position logits [2, 1, vocab] float32.
-    expect(Object.keys(costs.transfers.byName).filter((n) => costs.transfers.byName[n][1] > 0)).toEqual([
-      'logits',
-    ]);
-    expect(costs.deviceToHostBytesPerStep).toBe(2 * webgpu.info.llm.vocab * 4);
+    // Greedy rows: what comes back per step is each row's next token (ArgMax on the device), 2 × int64.
+    const back = (t: typeof prefill) => Object.keys(t.byName).filter((n) => t.byName[n][1] > 0);
+    expect(back(costs.transfers)).toEqual(['next_token']);
+    expect(costs.deviceToHostBytesPerStep).toBe(2 * 8);
     // The chat timings carry the same figures.
     expect(r.timings.decodeStep?.deviceToHostBytes).toBe(costs.deviceToHostBytesPerStep);
     expect(r.timings.decodeStep?.hostToDeviceBytes).toBe(costs.hostToDeviceBytesPerStep);
+
+    // Sampling needs the logits: then exactly the last-position logits [2, 1, vocab] float32 come back.
+    const sampled = reqs.map((q) => ({ ...q, generation: { ...q.generation, temperature: 0.8, seed: 3 } }));
+    await webgpu.batchChat(sampled);
+    const s = webgpu.model.decodeCosts();
+    expect(kvBytes(s.transfers)).toBe(0);
+    expect(back(s.transfers)).toEqual(['logits']);
+    expect(s.deviceToHostBytesPerStep).toBe(2 * webgpu.info.llm.vocab * 4);
   });
 
   it('the meter sees a KV tensor fetched to the host (so the test above can fail)', async () => {
