@@ -302,6 +302,17 @@ export class OnnxModel implements CausalDecoder {
     return this.rotary;
   }
 
+  /**
+   * A cache of `batch` rows and `capacity` slots whose first `length` slots count as written (holding whatever the
+   * buffers hold): benchmarks time decode steps at a context without paying for its prefill (a step's cost does
+   * not depend on the cached values).
+   */
+  prefilledCache(batch: number, capacity: number, length: number): KvCache {
+    if (length > capacity) throw new Error(`prefilledCache: length ${length} > capacity ${capacity}`);
+    const cache: StaticKvCache = { length, buffers: this.takeCache(batch, capacity) };
+    return cache;
+  }
+
   releaseCache(cache: KvCache): void {
     // One idle cache is kept: the next generation of the same batch size reuses it (no allocation, no zeroing:
     // a prefill writes every slot it later reads).
