@@ -29,6 +29,7 @@ const noStop = { stopTokens: [] as string[] };
 const KV_NAME = /^(past_key_values|present|new_key_values)\./;
 
 let root: string;
+let ckptDir: string;
 let cpu: InternVLEngine;
 let webgpu: InternVLEngine;
 
@@ -36,6 +37,7 @@ describe.runIf(gpu.ok)('WebGPU residency (tiny checkpoint, software GPU)', { tim
   beforeAll(async () => {
     root = await mkdtemp(path.join(os.tmpdir(), 'webgpu-'));
     const ckpt = await makeTinyCheckpoint(path.join(root, 'ckpt'), { seed: 5 });
+    ckptDir = ckpt.dir;
     cpu = await InternVLEngine.load(ckpt.dir, { cacheDir: path.join(root, 'cache'), threads: 1 });
     webgpu = await InternVLEngine.load(cpu.info.dir, { device: 'webgpu', threads: 1 });
   });
@@ -163,6 +165,65 @@ describe.runIf(gpu.ok)('WebGPU residency (tiny checkpoint, software GPU)', { tim
     expect(c.kernels?.device).toBe(0);
     expect(c.kernels?.total).toBeGreaterThan(0);
     expect(c.hostToDeviceBytesPerStep).toBe(0);
+  });
+
+  it('int4: greedy ids equal the CPU int4/acc0 build; kernels per decode step printed, at most 12 per layer', async () => {
+    const opts = { variant: 'int4', accuracyLevel: 0, cacheDir: path.join(root, 'cache'), threads: 1 };
+    const c = await InternVLEngine.load(ckptDir, opts);
+    const g = await InternVLEngine.load(ckptDir, { ...opts, device: 'webgpu' });
+    try {
+      const req: ChatRequest = {
+        question: 'Hello there, friend',
+        generation: { maxNewTokens: 4, ...noStop },
+      };
+      const [a, b] = [await c.chat(req), await g.chat(req)];
+      expect(b.outputIds).toEqual(a.outputIds);
+      const k = g.model.decodeCosts().kernels!;
+      console.log(
+        `webgpu int4 kernels per decode step: ${k.device} on the device (${k.perLayer.join(' + ')} in the layers, ` +
+          `${k.outsideLayers} outside); device ops: ${k.deviceOps.join(' ')}`,
+      );
+      for (const n of k.perLayer) expect(n).toBeLessThanOrEqual(12);
+    } finally {
+      await c.close();
+      await g.close();
+    }
+  });
+
+  it('grows the device cache when a caller gives no capacity, keeping the written slots', async () => {
+    const model = webgpu.model;
+    const H = webgpu.info.llm.hidden;
+    const ids = BigInt64Array.from([1n, 60n, 61n, 62n, 63n, 64n]);
+    const ref = await cpu.model.embedOnHost(ids, 1, 6);
+    const run = async (m: typeof model, host: boolean) => {
+      const embed = async (from: number, to: number) =>
+        host ? ref.slice(from * H, to * H) : await m.embed(ids.slice(from, to), 1, to - from);
+      let out = await m.step({
+        batch: 1,
+        seq: 3,
+        embeds: await embed(0, 3),
+        attentionMask: new BigInt64Array(3).fill(1n),
+        positionIds: BigInt64Array.from([0n, 1n, 2n]),
+        past: null,
+      });
+      for (let t = 3; t < 6; t++) {
+        out = await m.step({
+          batch: 1,
+          seq: 1,
+          embeds: await embed(t, t + 1),
+          attentionMask: new BigInt64Array(t + 1).fill(1n),
+          positionIds: BigInt64Array.of(BigInt(t)),
+          past: out.present,
+        });
+      }
+      m.releaseCache(out.present);
+      return out.lastLogits;
+    };
+    const want = await run(cpu.model, true);
+    const got = await run(model, false);
+    let diff = 0;
+    for (let i = 0; i < want.length; i++) diff = Math.max(diff, Math.abs(want[i] - got[i]));
+    expect(diff).toBeLessThan(1e-4);
   });
 
   it('refuses a device tensor on a CPU session and in the host accessor', async () => {
