@@ -1,5 +1,6 @@
 /**
- * Engine speed on CPU for a model with InternVL2-2B's real WIDTHS but only 2 layers in each tower
+ * `npm run bench -- engine [--full]`. Without --full: engine speed on CPU for a model with InternVL2-2B's real
+ * WIDTHS but only 2 layers in each tower
  * (InternViT: hidden 1024, 16 heads, MLP 4096, 2 of 24 layers; InternLM2: hidden 2048, 16 heads / 8 KV heads,
  * MLP 8192, 2 of 24 layers; real vocabulary 92553 with the real tokenizer), random weights, fp32 / int8 / int4.
  *
@@ -11,6 +12,7 @@
  * - peak RSS of each variant in its own process.
  * The checkpoint and the builds are cached under $INTERNVL_EVAL_CACHE/bench or ~/.cache/internvl-eval/bench
  * (first run: a few minutes of setup, reported apart; later runs measure only).
+ * With --full: the full 24+24-layer model, see engine-full.ts.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,11 +24,17 @@ import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { makeTinyCheckpoint } from '../src/model/checkpoint/tiny.ts';
 import { buildModel, type Variant } from '../src/model/graph/build.ts';
+import { defaultEngineThreads } from '../src/model/cpu-cores.ts';
 import { InternVLEngine } from '../src/model/engine/engine.ts';
 import { encodeImagesAndDiscard } from '../src/model/engine/device-prompt.ts';
 import { generate } from '../src/model/engine/generate.ts';
 import { leftPad } from '../src/model/engine/padding.ts';
-import { assertDeviceAvailable, sessionOptions, type EngineDevice } from '../src/model/engine/sessions.ts';
+import {
+  assertDeviceAvailable,
+  sessionOptions,
+  type EngineDevice,
+  type SessionSettings,
+} from '../src/model/engine/sessions.ts';
 
 const { onnx } = onnxProto;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -64,7 +72,7 @@ function device(): EngineDevice {
 }
 
 function threads(): number {
-  return Number(process.env.BENCH_THREADS ?? os.availableParallelism());
+  return Number(process.env.BENCH_THREADS ?? defaultEngineThreads());
 }
 
 function benchDir(): string {
@@ -110,11 +118,14 @@ function matmulModel(m: number, k: number, n: number): Uint8Array {
   }).finish();
 }
 
-async function timeMatMul(m: number, k: number, n: number, reps: number): Promise<number> {
-  const session = await ort.InferenceSession.create(
-    matmulModel(m, k, n),
-    sessionOptions({ device: device(), threads: threads() }),
-  );
+async function timeMatMul(
+  m: number,
+  k: number,
+  n: number,
+  reps: number,
+  settings: SessionSettings,
+): Promise<number> {
+  const session = await ort.InferenceSession.create(matmulModel(m, k, n), sessionOptions(settings));
   const a = new ort.Tensor('float32', new Float32Array(m * k).fill(0.01), [m, k]);
   await session.run({ a });
   let best = Infinity;
@@ -132,12 +143,15 @@ interface Floors {
   bandwidth: number;
 }
 
-async function measureFloors(): Promise<Floors> {
+/** The floors, on the same provider and threads as the engine (`settings`). */
+export async function measureFloors(
+  settings: SessionSettings = { device: device(), threads: threads() },
+): Promise<Floors> {
   // Compute: [256, 2048] × [2048, 8192] (the shape of a prefill's w1/w3).
-  const s = await timeMatMul(256, 2048, 8192, 3);
+  const s = await timeMatMul(256, 2048, 8192, 3, settings);
   const matmulFlops = (2 * 256 * 2048 * 8192) / s;
   // Memory: GEMV over a 256 MiB fp32 weight (every weight byte read once, as a decode step does).
-  const g = await timeMatMul(1, 8192, 8192, 3);
+  const g = await timeMatMul(1, 8192, 8192, 3, settings);
   const bandwidth = (8192 * 8192 * 4) / g;
   return { matmulFlops, bandwidth };
 }
@@ -275,6 +289,10 @@ function visionFlopsPerTile(): number {
 const fmt = (x: number, digits = 1) => x.toFixed(digits);
 
 export async function run(): Promise<void> {
+  if (process.argv.includes('--full')) {
+    const { runFull } = await import('./engine-full.ts');
+    return runFull();
+  }
   assertDeviceAvailable(device());
   const { setupMs, built } = await prepareModels();
   process.stdout.write(
@@ -317,7 +335,7 @@ export async function run(): Promise<void> {
     );
   }
   process.stdout.write(
-    'Full 24+24-layer model ≈ vision ×12 per tile; decode/prefill: the layers scale ×12 while the lm_head stays.\n',
+    '2 of 24 layers: for the full model run `npm run bench -- engine --full` (engine-full.ts).\n',
   );
 }
 

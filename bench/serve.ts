@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { makeTinyCheckpoint } from '../src/model/checkpoint/tiny.ts';
 import { OnnxBackend } from '../src/runner/backends/onnx.ts';
-import { startServer } from '../src/runner/serve.ts';
-import { loadBodies } from '../test/runner/serve-load-bodies.ts';
-import { describeLoad, runLoad } from '../test/runner/serve-load.ts';
+import { startServer } from '../src/serve/server.ts';
+import { loadBodies } from '../test/serve/serve-load-bodies.ts';
+import { describeLoad, runLoad } from '../test/serve/serve-load.ts';
 
 export async function run(): Promise<void> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'bench-serve-'));

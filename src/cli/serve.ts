@@ -1,11 +1,11 @@
 /**
  * `internvl-eval serve --model M --port P`: an OpenAI-compatible server over the ONNX engine (or the echo test
- * backend). Library: startServer() in src/runner/serve.ts.
+ * backend). Library: startServer() in src/serve/server.ts.
  */
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { createBackend, type BackendName } from '../runner/backends/create.ts';
-import { startServer } from '../runner/serve.ts';
+import { startServer } from '../serve/server.ts';
 import { engineFlags, engineOptionsFromArgs, type EngineArgs } from './engine-flags.ts';
 
 interface ServeArgs extends EngineArgs {

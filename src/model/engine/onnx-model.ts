@@ -3,6 +3,7 @@
  * generation loop uses, plus the vision encoder run. Graph I/O names and shapes: engine-contract.md.
  */
 import * as ort from 'onnxruntime-node';
+import { rotaryTables } from '../graph/decoder-graph.ts';
 import type { BuiltModelInfo } from './built-model.ts';
 import type { CausalDecoder, DecoderStepInput, DecoderStepOutput, KvCache } from './generate.ts';
 import {
@@ -60,7 +61,13 @@ export type { DeviceEmbeds };
 export class OnnxModel implements CausalDecoder {
   readonly hidden: number;
   readonly vocab: number;
-  private readonly pastNames: { key: string; value: string; newKey: string; newValue: string }[];
+  private readonly pastNames: { key: string; value: string; qkv: string }[];
+  /** RoPE angles' cos/sin per cache slot [slots, headDim/2], grown on demand (appendFromQkv). */
+  private rotary: { cos: Float32Array; sin: Float32Array; slots: number } = {
+    cos: new Float32Array(0),
+    sin: new Float32Array(0),
+    slots: 0,
+  };
   private idleCache: CacheBuffers | null = null;
   /** host↔device bytes of every session run (all zero when everything runs on the CPU provider). */
   readonly meter = new TransferMeter();
@@ -100,8 +107,7 @@ export class OnnxModel implements CausalDecoder {
     this.pastNames = Array.from({ length: info.llm.layers }, (_, i) => ({
       key: `past_key_values.${i}.key`,
       value: `past_key_values.${i}.value`,
-      newKey: `new_key_values.${i}.key`,
-      newValue: `new_key_values.${i}.value`,
+      qkv: `language_model.model.layers.${i}.attention.wqkv`,
     }));
     const need = ['inputs_embeds', 'attention_mask', ...this.pastNames.flatMap((p) => [p.key, p.value])];
     for (const name of need) {
@@ -111,11 +117,11 @@ export class OnnxModel implements CausalDecoder {
         );
       }
     }
-    const added = this.pastNames[0]?.newKey;
-    if (added && !decoder.outputNames.includes(added)) {
+    const added = this.pastNames[0]?.qkv;
+    if ((added && !decoder.outputNames.includes(added)) || info.llm.ropeTheta === undefined) {
       throw new Error(
-        `${info.files.decoder}: decoder has no output '${added}': it was built by builder version ` +
-          `${info.builderVersion || '?'}, before the fused decoder; rebuild it (delete the folder or build again)`,
+        `${info.files.decoder}: no output '${added}' or no llm.ropeTheta in build.json: it was built by builder ` +
+          `version ${info.builderVersion || '?'}, before the engine's static cache (5); rebuild it (build again)`,
       );
     }
   }
@@ -266,7 +272,7 @@ export class OnnxModel implements CausalDecoder {
    * One decoder run on the static cache. The prefill (no past) takes a cache of `input.capacity` slots (an idle one
    * of the same batch with room enough, else a new one). Every run feeds the cache tensors whole as
    * `past_key_values.*` (no copy: onnxruntime-node wraps the JS memory; GQA reads only the written slots) and
-   * fetches only `logits` and the S new slots per layer (`new_key_values.*`), which are then written into the cache.
+   * fetches only `logits` and each layer's packed qkv projection, from which the new slots are written (appendFromQkv).
    *
    * Why not the "shared buffer" form (the same tensors as past feeds and as pre-allocated `present.*` fetches, so
    * that GQA appends in place): onnxruntime-node 1.30 copies every fetched output into a fresh ArrayBuffer after the
@@ -387,15 +393,12 @@ export class OnnxModel implements CausalDecoder {
     this.pastNames.forEach((p, i) => {
       feeds[p.key] = buffers.tensors[2 * i];
       feeds[p.value] = buffers.tensors[2 * i + 1];
-      fetches.push(p.newKey, p.newValue);
+      fetches.push(p.qkv);
     });
     const res = await this.runDecoder.run(feeds, fetches);
     const logits = res.logits;
     if (!logits) throw new Error(`${this.info.files.decoder}: no output 'logits'`);
-    this.pastNames.forEach((p, i) => {
-      this.appendSlots(buffers, 2 * i, res[p.newKey], pastLength, seq);
-      this.appendSlots(buffers, 2 * i + 1, res[p.newValue], pastLength, seq);
-    });
+    this.pastNames.forEach((p, i) => this.appendFromQkv(buffers, i, res[p.qkv], pastLength, seq));
     const data = hostData<Float32Array>(logits, `${this.info.files.decoder} output 'logits'`);
     const rows = logits.dims[1];
     const vocab = this.vocab;
@@ -410,28 +413,73 @@ export class OnnxModel implements CausalDecoder {
     return lastLogits;
   }
 
-  /** new slots [B, KV, S, D] → cache slots [from, from + S) of tensor `index` ([B, KV, capacity, D]). */
-  private appendSlots(
+  /**
+   * The S new cache slots of layer `layer` from its packed projection qkv [B, S, (NH + 2·KV)·D] (before rotary):
+   * V as is, K rotated by its slot, as GroupQueryAttention rotates it (half-split rotate_half, do_rotary with the
+   * graph's cos/sin tables, position = slot: decoder-graph.ts). Written to slots [from, from + S) of the cache.
+   */
+  private appendFromQkv(
     buffers: CacheBuffers,
-    index: number,
-    added: ort.Tensor | undefined,
+    layer: number,
+    qkv: ort.Tensor | undefined,
     from: number,
     seq: number,
-  ) {
-    const { kvHeads, headDim } = this.info.llm;
-    if (!added) throw new Error(`${this.info.files.decoder}: no output with the new cache slots`);
-    const src = hostData<Float32Array>(added, `${this.info.files.decoder} new cache slots`);
-    const dst = buffers.tensors[index].data as Float32Array;
-    const rows = buffers.batch * kvHeads;
-    if (src.length !== rows * seq * headDim) {
+  ): void {
+    const { heads, kvHeads, headDim } = this.info.llm;
+    if (!qkv) throw new Error(`${this.info.files.decoder}: no qkv output for layer ${layer}`);
+    const src = hostData<Float32Array>(qkv, `${this.info.files.decoder} layer ${layer} qkv`);
+    const width = (heads + 2 * kvHeads) * headDim;
+    if (src.length !== buffers.batch * seq * width) {
       throw new Error(
-        `${this.info.files.decoder}: new cache slots hold ${src.length} values, expected ${rows}×${seq}×${headDim}`,
+        `${this.info.files.decoder}: layer ${layer} qkv holds ${src.length} values, expected ${buffers.batch}×${seq}×${width}`,
       );
     }
-    const chunk = seq * headDim;
-    for (let r = 0; r < rows; r++) {
-      dst.set(src.subarray(r * chunk, (r + 1) * chunk), (r * buffers.capacity + from) * headDim);
+    const keys = buffers.tensors[2 * layer].data as Float32Array;
+    const values = buffers.tensors[2 * layer + 1].data as Float32Array;
+    const half = headDim / 2;
+    const { cos, sin } = this.rotaryUpTo(from + seq);
+    for (let b = 0; b < buffers.batch; b++) {
+      for (let s = 0; s < seq; s++) {
+        const slot = from + s;
+        const row = (b * seq + s) * width;
+        const angles = slot * half;
+        for (let h = 0; h < kvHeads; h++) {
+          const k = row + (heads + h) * headDim;
+          const v = row + (heads + kvHeads + h) * headDim;
+          const dst = ((b * kvHeads + h) * buffers.capacity + slot) * headDim;
+          for (let j = 0; j < half; j++) {
+            const c = cos[angles + j];
+            const sn = sin[angles + j];
+            const x1 = src[k + j];
+            const x2 = src[k + half + j];
+            keys[dst + j] = x1 * c - x2 * sn;
+            keys[dst + half + j] = x2 * c + x1 * sn;
+          }
+          values.set(src.subarray(v, v + headDim), dst);
+        }
+      }
     }
+  }
+
+  /** cos/sin tables covering `slots` positions (rotaryTables of the graph builder: the same float32 values). */
+  private rotaryUpTo(slots: number): { cos: Float32Array; sin: Float32Array } {
+    if (slots > this.rotary.slots) {
+      const grown = Math.max(slots, 2 * this.rotary.slots, 256);
+      const t = rotaryTables(grown, this.info.llm.headDim, this.info.llm.ropeTheta as number);
+      this.rotary = { ...t, slots: grown };
+    }
+    return this.rotary;
+  }
+
+  /**
+   * A cache of `batch` rows and `capacity` slots whose first `length` slots count as written (holding whatever the
+   * buffers hold): benchmarks time decode steps at a context without paying for its prefill (a step's cost does
+   * not depend on the cached values).
+   */
+  prefilledCache(batch: number, capacity: number, length: number): KvCache {
+    if (length > capacity) throw new Error(`prefilledCache: length ${length} > capacity ${capacity}`);
+    const cache: StaticKvCache = { length, buffers: this.takeCache(batch, capacity) };
+    return cache;
   }
 
   releaseCache(cache: KvCache): void {

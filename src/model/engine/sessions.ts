@@ -125,7 +125,7 @@ export function sessionOptions(settings: SessionSettings): ort.InferenceSession.
  * - 'device' for WebGPU (issue 15): onnxruntime-node 1.30 binds WebGPU buffers as inputs and as pre-allocated
  *   outputs, so the cache stays on the GPU (device-kv-cache.ts: bound as past_key_values.* and present.*, GQA
  *   appends in place) and embeddings pass from session to session as device tensors; only logits come back.
- * - 'cpu' for the CPU provider (onnx-model.ts: host memory fed whole as past, appended from `new_key_values`) and
+ * - 'cpu' for the CPU provider (onnx-model.ts: host memory fed whole as past, appended from each layer's qkv output) and
  *   for CUDA: the Node binding knows only the WebGPU buffer memory type, so CUDA tensors cannot be bound from
  *   JavaScript in 1.30 (model-runtime.md, "Fused decoder and device residency").
  */

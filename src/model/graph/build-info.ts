@@ -20,7 +20,16 @@ export interface BuildInfo {
   logits: LogitsPositions;
   /** Decoder compute precision (graph/compute-dtype.ts); absent in builds before it existed (= 'fp32'). */
   compute?: 'fp32' | 'fp16';
-  llm: { hidden: number; layers: number; heads: number; kvHeads: number; headDim: number; vocab: number };
+  llm: {
+    hidden: number;
+    layers: number;
+    heads: number;
+    kvHeads: number;
+    headDim: number;
+    vocab: number;
+    /** RoPE base (builder version 5 on: the engine rotates the keys it appends to its cache). */
+    ropeTheta?: number;
+  };
   vision: { imageSize: number; numImageToken: number };
   /** Graph file names inside the folder. */
   files: { vision: string; embed: string; decoder: string };
@@ -68,7 +77,10 @@ export function readBuildInfo(dir: string): BuildInfo {
     kvHeads: int(json?.llm, 'kvHeads', 'llm.'),
     headDim: int(json?.llm, 'headDim', 'llm.'),
     vocab: int(json?.llm, 'vocab', 'llm.'),
+    ...(json?.llm?.ropeTheta !== undefined ? { ropeTheta: json.llm.ropeTheta as number } : {}),
   };
+  if (llm.ropeTheta !== undefined && !(typeof llm.ropeTheta === 'number' && llm.ropeTheta > 0))
+    fail('llm.ropeTheta', `must be a positive number, got ${JSON.stringify(llm.ropeTheta)}`);
   const vision = {
     imageSize: int(json?.vision, 'imageSize', 'vision.'),
     numImageToken: int(json?.vision, 'numImageToken', 'vision.'),

@@ -27,8 +27,10 @@ import { buildVisionGraph } from './vision-graph.ts';
 // 2: decoder logits for the last position only by default (`allLogits`), `logits` in build.json.
 // 3: int8/int4 quantize tok_embeddings (GatherBlockQuantized) by default (`quantizeEmbeddings`).
 // 4: fused decoder (GroupQueryAttention, SkipSimplifiedLayerNormalization, new_key_values outputs, no position_ids).
-// 5: decoder output `next_token` (ArgMax of the last-position logits) for device-resident greedy decoding.
-export const BUILDER_VERSION = '5';
+// 5: the packed qkv projection of each layer is a graph output (the engine appends the cache from it), no Slice
+//    nodes; build.json llm.ropeTheta.
+// 6: decoder output `next_token` (ArgMax of the last-position logits) for device-resident greedy decoding.
+export const BUILDER_VERSION = '6';
 
 export { VARIANTS, type Variant } from './variants.ts';
 
@@ -312,6 +314,7 @@ async function buildInto(
       kvHeads: l.numKeyValueHeads,
       headDim: l.headDim,
       vocab: l.vocabSize,
+      ropeTheta: l.ropeTheta,
     },
     vision: { imageSize: config.imageSize, numImageToken: config.numImageToken },
     files,

@@ -1,5 +1,5 @@
 // The decoder's compute precision. 'fp32' is the default everywhere. 'fp16' (for GPU providers) keeps the
-// activations, the KV cache (past/present/new_key_values), the rotary cos/sin tables, the norm weights, the linear
+// activations, the KV cache (past/present, and the per-layer qkv output), the rotary cos/sin tables, the norm weights, the linear
 // weights (no Cast) and MatMulNBits scales in float16, with the graph boundary in float32 where the host touches it:
 // `inputs_embeds` comes in as float32 (one Cast at the start) and `logits` goes out as float32 (one Cast at the
 // end), as onnxruntime-genai builds fp16 models for WebGPU/CUDA (`builders/base.py`: io dtype fp16, logits fp32 for

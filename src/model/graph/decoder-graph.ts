@@ -4,13 +4,15 @@
 //           past_key_values.{i}.key/.value f32 [B,KV,C,D] (C >= T - S: a cache whose first T - S slots are written;
 //           a larger preallocated buffer is fine, GQA reads only the slots seqlens_k implies)
 //   outputs logits f32 [B,1,V] (last position of each row; [B,S,V] with `allLogits`),
-//           new_key_values.{i}.key/.value f32 [B,KV,S,D] (the S new slots, rotated keys: what a static cache appends),
+//           language_model.model.layers.{i}.attention.wqkv f32 [B,S,(NH+2·KV)·D]: the packed [Q | K | V] projection
+//             of the S new tokens, before rotary (what a static cache appends: V as is, K rotated by slot, see
+//             appendFromQkv in engine/onnx-model.ts; a graph output costs no node),
 //           present.{i}.key/.value f32 [B,KV,max(T,C),D] (the whole cache, for callers that let it grow; the
-//           device-resident engine binds its cache here and as past, so GQA appends in place),
+//             device-resident engine binds its cache here and as past, so GQA appends in place),
 //           next_token i64 [B,1] (ArgMax of the last-position logits; not in `allLogits` builds)
-// Per layer after ORT's fusions: SkipSimplifiedLayerNormalization -> packed QKV MatMul(NBits) -> GroupQueryAttention
-// (rotary inside, pads hidden by attention_bias) -> 2 Slice (new slots) -> wo -> SkipSimplifiedLayerNormalization
-// -> SwiGLU MLP (one MatMulNBitsMlp node for int4).
+// Per layer after ORT's fusions (10 nodes; ORT 1.30 does not fuse the int4 MLP): SkipSimplifiedLayerNormalization ->
+// packed QKV MatMul(NBits) -> GroupQueryAttention (rotary inside, pads hidden by attention_bias) -> wo ->
+// SkipSimplifiedLayerNormalization -> w1, w3 -> QuickGelu (ORT's fusion of x·sigmoid(x)) -> Mul -> w2.
 // Math: IVL `internlm2/modeling_internlm2.py` (model-runtime.md B.4-B.6).
 import type { InternVLConfig } from '../checkpoint/config.ts';
 import { readChecked, type LinearFormat, type WeightSource } from './layers.ts';
@@ -174,10 +176,6 @@ export async function buildDecoderGraph(
   const maxPositions = opts.maxPositions ?? l.maxPositionEmbeddings;
   const tables = rotaryTables(maxPositions, D, l.ropeTheta);
   const cosCache = initFloat(g, 'rotary_cos_cache', [maxPositions, D / 2], tables.cos, dt);
-  // The S new slots of a layer's cache: present[:, :, T - S : T, :].
-  const toI64 = (t: string) => g.op('Cast', [t], { to: DataType.INT64 });
-  const newFrom = g.op('Sub', [toI64(totalLength), S], {}, { name: 'new_slots_start' });
-  const newTo = g.op('Unsqueeze', [toI64(totalLength), g.constI64([0])], {}, { name: 'new_slots_end' });
   const sinCache = initFloat(g, 'rotary_sin_cache', [maxPositions, D / 2], tables.sin, dt);
 
   // The residual stream travels as (branch output, residual) into SkipSimplifiedLayerNormalization, which returns
@@ -210,9 +208,10 @@ export async function buildDecoderGraph(
     const h = skipNorm(`${p}.attention_norm`, await read('attention_norm.weight', [H]));
     const wqkv = regroupWqkv(await read('attention.wqkv.weight', [l.qkvRows, H]), KV, G, D, H);
     const qkv = linear(h, `${p}.attention.wqkv`, wqkv, l.qkvRows, H, null, opts.linear);
+    g.output(qkv, qkv, FT, ['batch', 'sequence', l.qkvRows]);
     // Packed [Q | K | V] input (key/value omitted). Past and present may be one buffer (the kernel then writes only
     // the new slots in place, model-runtime.md D.3); the engine instead feeds its static cache as past and appends
-    // new_key_values itself (onnx-model.ts says why).
+    // the new slots itself from the qkv output (onnx-model.ts says why).
     const [attn] = g.node(
       'GroupQueryAttention',
       [qkv, '', '', past[i][0], past[i][1], seqlensK, totalLength, cosCache, sinCache, '', bias],
@@ -226,13 +225,6 @@ export async function buildDecoderGraph(
     for (const kv of ['key', 'value']) {
       const present = `present.${i}.${kv}`;
       g.output(present, present, FT, ['batch', KV, 'present_sequence', D]);
-      const added = g.op(
-        'Slice',
-        [present, newFrom, newTo, g.constI64([2])],
-        {},
-        { name: `new_key_values.${i}.${kv}` },
-      );
-      g.output(added, `new_key_values.${i}.${kv}`, FT, ['batch', KV, 'sequence', D]);
     }
     branch = linear(
       attn,

@@ -5,12 +5,17 @@
 import type { EngineOptionsInput } from '../../model/engine/engine-options.ts';
 import type { Backend } from '../backend.ts';
 import { EchoBackend } from './echo.ts';
-import { OpenAIBackend, type Balance, type ServerKind } from './openai.ts';
+import { OpenAIBackend, type OpenAIBackendOptions } from './openai.ts';
 
 export type BackendName = 'onnx' | 'openai' | 'echo';
 export const BACKEND_NAMES: readonly BackendName[] = ['onnx', 'openai', 'echo'];
 
-export interface BackendOptions {
+/** openai: the connection settings, as OpenAIBackendOptions documents them. */
+type OpenAIConnection = Partial<
+  Pick<OpenAIBackendOptions, 'apiKey' | 'serverKind' | 'balance' | 'timeoutMs' | 'retries' | 'backoffMs'>
+>;
+
+export interface BackendOptions extends OpenAIConnection {
   readonly backend: BackendName;
   /** onnx: model folder (checkpoint or built); openai: model name sent to the server. */
   readonly model: string;
@@ -18,13 +23,6 @@ export interface BackendOptions {
   readonly engine?: EngineOptionsInput;
   readonly batchSize?: number;
   readonly endpoints?: readonly string[];
-  readonly apiKey?: string;
-  readonly serverKind?: ServerKind;
-  readonly balance?: Balance;
-  readonly timeoutMs?: number;
-  readonly retries?: number;
-  /** openai: first retry backoff, ms. */
-  readonly backoffMs?: number;
   readonly echoDelayMs?: number;
   /** onnx: image preprocessing worker threads (default: cpu-cores.ts defaultPreprocessWorkers; 0 = main thread). */
   readonly preprocessWorkers?: number;

@@ -46,16 +46,9 @@ export const FAILURE_KINDS: readonly FailureKind[] = [
   'aborted',
 ];
 
-const RETRYABLE: ReadonlySet<FailureKind> = new Set([
-  'refused',
-  'reset',
-  'timeout',
-  'stalled',
-  'http-5xx',
-  'rate-limited',
-  'truncated',
-  'not-json',
-]);
+/** Kinds another attempt may cure; a 4xx other than 429, a malformed reply or an abort will not change. */
+const NOT_RETRYABLE: ReadonlySet<FailureKind> = new Set(['http-4xx', 'bad-reply', 'aborted']);
+const RETRYABLE: ReadonlySet<FailureKind> = new Set(FAILURE_KINDS.filter((k) => !NOT_RETRYABLE.has(k)));
 
 /** One failed attempt: its kind, whether another attempt may help, and the server's Retry-After (ms), if any. */
 export class RequestFailure extends Error {

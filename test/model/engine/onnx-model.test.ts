@@ -107,10 +107,14 @@ describe('OnnxModel static KV cache', () => {
       expect(out.present.length).toBe(T);
       expect(cacheTensors(out.present)).toBe(tensors); // no new tensors: appended in place
       for (let l = 0; l < dims.layers; l++) {
-        expect(written(tensors[2 * l], T)).toEqual(ref.present[l][0].data);
-        expect(written(tensors[2 * l + 1], T)).toEqual(ref.present[l][1].data);
+        // keys rotated by the engine (float64, then rounded) vs inside GQA (float32): equal up to rounding, which
+        // then reaches the next layers' values too
+        expect(maxAbs(written(tensors[2 * l], T), ref.present[l][0].data as Float32Array)).toBeLessThan(1e-5);
+        expect(maxAbs(written(tensors[2 * l + 1], T), ref.present[l][1].data as Float32Array)).toBeLessThan(
+          1e-5,
+        );
       }
-      expect(out.lastLogits).toEqual(ref.logits);
+      expect(maxAbs(out.lastLogits, ref.logits)).toBeLessThan(1e-5);
     }
     model.releaseCache(out.present);
     // the next generation of the same batch size (and no more slots) reuses the idle cache
@@ -163,7 +167,9 @@ describe('OnnxModel static KV cache', () => {
     expect(cacheTensors(out.present)[0].dims[2]).toBeGreaterThanOrEqual(4);
     expect(written(cacheTensors(out.present)[1], 3)).toEqual(before);
     const full = await runDecoder(model.decoder, dims, embeds, 1, 4, [1, 1, 1, 1], [0, 1, 2, 3], null);
-    expect(written(cacheTensors(out.present)[1], 4)).toEqual(full.present[0][1].data);
+    expect(
+      maxAbs(written(cacheTensors(out.present)[1], 4), full.present[0][1].data as Float32Array),
+    ).toBeLessThan(1e-5);
     model.releaseCache(out.present);
   });
 });

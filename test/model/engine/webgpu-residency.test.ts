@@ -26,7 +26,8 @@ function pixels(tiles: number, seed: number): Float32Array {
   return out;
 }
 const noStop = { stopTokens: [] as string[] };
-const KV_NAME = /^(past_key_values|present|new_key_values)\./;
+// The cache itself, and the per-layer packed qkv outputs the host path appends it from.
+const KV_NAME = /^(past_key_values\.|present\.|new_key_values\.)|\.attention\.wqkv$/;
 
 let root: string;
 let ckptDir: string;

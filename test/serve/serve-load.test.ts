@@ -12,8 +12,8 @@ import { makeTinyCheckpoint } from '../../src/model/checkpoint/tiny.ts';
 import type { Backend, GenerationResult } from '../../src/runner/backend.ts';
 import { preprocessImage } from '../../src/model/inputs/image-preprocess.ts';
 import { OnnxBackend } from '../../src/runner/backends/onnx.ts';
-import { startServer, type RunningServer } from '../../src/runner/serve.ts';
-import { PNG_2X2 } from './helpers.ts';
+import { startServer, type RunningServer } from '../../src/serve/server.ts';
+import { PNG_2X2 } from '../runner/helpers.ts';
 import { loadBodies } from './serve-load-bodies.ts';
 import { describeLoad, runLoad } from './serve-load.ts';
 

@@ -13,7 +13,7 @@
  * - Sampling: temperature / top_p / top_k / seed (temperature 0 or absent: greedy, the evaluation setting);
  *   `max_tokens` (or `max_completion_tokens`), `min_tokens`; `stop` (a string or up to 4); `n` must be 1.
  */
-import type { GenerationRequest, SamplingRequest } from '../backend.ts';
+import type { GenerationRequest, SamplingRequest } from '../runner/backend.ts';
 import { badRequest, HttpError, tooLarge } from './http-errors.ts';
 import type { ImageRef } from './image-urls.ts';
 

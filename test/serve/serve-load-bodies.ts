@@ -1,5 +1,5 @@
 /** The fixed request mix of the serve load test and bench (bench/serve.ts). */
-import { PNG_2X2 } from './helpers.ts';
+import { PNG_2X2 } from '../runner/helpers.ts';
 
 const dataUrl = `data:image/png;base64,${PNG_2X2.toString('base64')}`;
 

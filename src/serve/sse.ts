@@ -28,26 +28,25 @@ export function chunk(
   finishReason: FinishReason | null,
 ): Record<string, unknown> {
   return {
-    id: who.id,
-    object: 'chat.completion.chunk',
-    created: who.created,
-    model: who.model,
-    system_fingerprint: null,
+    ...chunkHeader(who),
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
     ...(who.includeUsage ? { usage: null } : {}),
   };
 }
 
-export function usageChunk(who: ChunkIdentity, usage: Usage): Record<string, unknown> {
+/** The fields every `chat.completion.chunk` of one response repeats. */
+function chunkHeader(who: ChunkIdentity): Record<string, unknown> {
   return {
     id: who.id,
     object: 'chat.completion.chunk',
     created: who.created,
     model: who.model,
     system_fingerprint: null,
-    choices: [],
-    usage,
   };
+}
+
+export function usageChunk(who: ChunkIdentity, usage: Usage): Record<string, unknown> {
+  return { ...chunkHeader(who), choices: [], usage };
 }
 
 /** Writes SSE events to a response; after the client went away, writes are dropped. */

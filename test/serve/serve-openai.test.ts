@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationRequest } from '../../src/runner/backend.ts';
 import { OpenAIBackend, buildChatBody } from '../../src/runner/backends/openai.ts';
-import { startServer, type RunningServer } from '../../src/runner/serve.ts';
-import { FakeBackend, PNG_2X2 } from './helpers.ts';
+import { startServer, type RunningServer } from '../../src/serve/server.ts';
+import { FakeBackend, PNG_2X2 } from '../runner/helpers.ts';
 
 const dataUrl = `data:image/png;base64,${PNG_2X2.toString('base64')}`;
 

@@ -21,8 +21,8 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Backend, GenerationRequest, GenerationResult } from '../backend.ts';
-import { BatchDispatcher } from '../batch-dispatcher.ts';
+import type { Backend, GenerationRequest, GenerationResult } from '../runner/backend.ts';
+import { BatchDispatcher } from '../runner/batch-dispatcher.ts';
 import { parseChatBody, type ParsedChat } from './chat-body.ts';
 import { badRequest, errorBody, HttpError, readBody, sendError, sendJson, tooLarge } from './http-errors.ts';
 import { loadImages } from './image-urls.ts';

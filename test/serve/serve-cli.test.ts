@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runEvaluation } from '../../src/runner/run-evaluation.ts';
-import { fakeDeps, readJsonl, tempDir, writeTasks } from './helpers.ts';
+import { fakeDeps, readJsonl, tempDir, writeTasks } from '../runner/helpers.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -5,10 +5,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Backend, GenerationRequest, GenerationResult } from '../../src/runner/backend.ts';
-import { startServer, type RunningServer, type ServeOptions } from '../../src/runner/serve.ts';
-import { imageSize } from '../../src/runner/serve/image-size.ts';
-import { applyStops, StopMatcher } from '../../src/runner/serve/stop-strings.ts';
-import { PNG_2X2 } from './helpers.ts';
+import { startServer, type RunningServer, type ServeOptions } from '../../src/serve/server.ts';
+import { imageSize } from '../../src/serve/image-size.ts';
+import { applyStops, StopMatcher } from '../../src/serve/stop-strings.ts';
+import { PNG_2X2 } from '../runner/helpers.ts';
 import { chatChunks, parseEventStream } from './sse-parser.ts';
 
 const dataUrl = `data:image/png;base64,${PNG_2X2.toString('base64')}`;

@@ -1,0 +1,250 @@
+/**
+ * `npm run bench -- engine --full`: the FULL-size random InternVL2-2B (24 ViT + 24 LLM layers, real widths and
+ * tokenizer: `make-checkpoint --size full`), made and built once (cached under $INTERNVL_EVAL_CACHE/bench/full or
+ * ~/.cache/internvl-eval/bench/full), measured with the engine's default settings (EngineOptions: threads = every
+ * core). Each figure is printed next to its floor, measured just before it in the same run (other work sharing the
+ * cores moves both together):
+ * - vision ms/tile at 1 / 7 / 13 tiles          vs  the ViT's FLOPs at a large fp32 MatMul's FLOP/s;
+ * - prefill tok/s at ~300 / ~1800 / ~3400 tokens vs  the decoder's FLOPs per prompt token at that FLOP/s;
+ * - decode tok/s at contexts 50 / 300 / 1800 / 3400, batch 1 and 8  vs  bytes read per step (decoder weights +
+ *   batch × KV cache) at the measured memory bandwidth; decode steps run on a cache of that length without paying
+ *   for its prefill (a step's cost does not depend on the cached values);
+ * - nodes per decoder layer after ORT's optimizations; peak RSS.
+ * Environment: BENCH_VARIANT (int4), BENCH_BLOCK_SIZE, BENCH_THREADS, BENCH_DEVICE (cpu), BENCH_CONTEXTS,
+ * BENCH_BATCHES, BENCH_TILES, BENCH_PREFILL, BENCH_TOKENIZER_DIR.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import onnxProto from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
+import { INTERNVL2_2B_SIZES } from '../src/model/checkpoint/internvl2-files.ts';
+import { makeTinyCheckpoint } from '../src/model/checkpoint/tiny.ts';
+import { resolveEngineOptions, type EngineOptions } from '../src/model/engine/engine-options.ts';
+import { InternVLEngine } from '../src/model/engine/engine.ts';
+import { generate } from '../src/model/engine/generate.ts';
+import { leftPad } from '../src/model/engine/padding.ts';
+import { assertDeviceAvailable, sessionOptions } from '../src/model/engine/sessions.ts';
+import { buildModel } from '../src/model/graph/build.ts';
+import { measureFloors } from './engine.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..');
+const S = INTERNVL2_2B_SIZES;
+const VOCAB = 92553;
+
+const list = (name: string, fallback: number[]) =>
+  (process.env[name] ?? fallback.join(','))
+    .split(',')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
+
+function cacheRoot(): string {
+  const base =
+    process.env.INTERNVL_EVAL_CACHE ?? path.join(process.env.HOME ?? '.', '.cache', 'internvl-eval');
+  return path.join(base, 'bench', 'full');
+}
+
+function engineOptions(): EngineOptions {
+  return resolveEngineOptions({
+    variant: process.env.BENCH_VARIANT ?? 'int4',
+    device: process.env.BENCH_DEVICE ?? 'cpu',
+    ...(process.env.BENCH_THREADS ? { threads: Number(process.env.BENCH_THREADS) } : {}),
+    ...(process.env.BENCH_BLOCK_SIZE ? { blockSize: Number(process.env.BENCH_BLOCK_SIZE) } : {}),
+    visionBatch: 1,
+  });
+}
+
+/** The full checkpoint (made once) and its build for `opts` (cached by buildModel). */
+async function prepare(opts: EngineOptions): Promise<{ dir: string; setupMs: number }> {
+  const t0 = performance.now();
+  const ckpt = path.join(cacheRoot(), 'checkpoint');
+  if (!fs.existsSync(path.join(ckpt, 'model.safetensors'))) {
+    process.stdout.write(`making the full checkpoint in ${ckpt} (4.4 GB, once)\n`);
+    const tmp = `${ckpt}.tmp-${process.pid}`;
+    await makeTinyCheckpoint(tmp, {
+      seed: 0,
+      sizes: S,
+      tokenizerDir:
+        process.env.BENCH_TOKENIZER_DIR ?? path.resolve(repoRoot, '../shared/fixtures/internlm2-tokenizer'),
+    });
+    fs.rmSync(ckpt, { recursive: true, force: true });
+    fs.renameSync(tmp, ckpt);
+  }
+  const built = await buildModel(ckpt, {
+    variant: opts.variant,
+    cacheDir: path.join(cacheRoot(), 'built'),
+    ...(opts.blockSize !== undefined ? { blockSize: opts.blockSize } : {}),
+    onProgress: (m) => m.startsWith('building') && process.stdout.write(`${m} (once)\n`),
+  });
+  return { dir: built.dir, setupMs: performance.now() - t0 };
+}
+
+/** ViT FLOPs per tile: patch conv, 24 layers (linears + attention over 1025 tokens), mlp1. */
+function visionFlopsPerTile(): number {
+  const v = S.vision;
+  const t = 1025;
+  const d = v.hiddenSize;
+  const layer = 2 * t * (4 * d * d + 2 * d * v.intermediateSize) + 4 * t * t * d;
+  return v.numHiddenLayers * layer + 2 * 1024 * 3 * 14 * 14 * d + 2 * 256 * (4 * d * 2048 + 2048 * 2048);
+}
+
+/** Decoder FLOPs per prompt token at prompt length n: linears, causal attention (mean n/2 keys), lm head once. */
+function prefillFlopsPerToken(n: number): number {
+  const l = S.llm;
+  const h = l.hiddenSize;
+  const kv = (h / l.numAttentionHeads) * l.numKeyValueHeads;
+  const linears = 2 * (h * (h + 2 * kv) + h * h + 3 * h * l.intermediateSize);
+  const attention = 2 * 2 * (n / 2) * h;
+  return l.numHiddenLayers * (linears + attention) + (2 * h * VOCAB) / n;
+}
+
+/** KV-cache bytes of one row at context c (float32, every layer, keys and values). */
+function kvBytes(c: number): number {
+  const l = S.llm;
+  return l.numHiddenLayers * 2 * l.numKeyValueHeads * c * (l.hiddenSize / l.numAttentionHeads) * 4;
+}
+
+/** Nodes per decoder layer in ORT's optimized graph (cached next to the build: the optimized copy is 1 GB). */
+async function nodesPerLayer(dir: string, opts: EngineOptions): Promise<{ max: number; ops: string }> {
+  const cached = path.join(dir, 'bench-nodes-per-layer.json');
+  if (fs.existsSync(cached)) return JSON.parse(fs.readFileSync(cached, 'utf8'));
+  const tmp = fs.mkdtempSync(path.join(cacheRoot(), 'opt-'));
+  try {
+    const file = path.join(tmp, 'decoder.opt.onnx');
+    const session = await ort.InferenceSession.create(path.join(dir, 'decoder.onnx'), {
+      ...sessionOptions(opts),
+      optimizedModelFilePath: file,
+      extra: {
+        session: {
+          optimized_model_external_initializers_file_name: 'decoder.opt.onnx.data',
+          optimized_model_external_initializers_min_size_in_bytes: '1024',
+        },
+      },
+    });
+    await session.release();
+    const nodes = onnxProto.onnx.ModelProto.decode(fs.readFileSync(file)).graph?.node ?? [];
+    let max = 0;
+    let ops = '';
+    for (let i = 0; i < S.llm.numHiddenLayers; i++) {
+      const mine = nodes.filter((n) => (n.name ?? '').includes(`layers.${i}.`));
+      if (mine.length > max) {
+        max = mine.length;
+        ops = mine.map((n) => n.opType).join(', ');
+      }
+    }
+    const result = { max, ops };
+    fs.writeFileSync(cached, JSON.stringify(result));
+    return result;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+const fmt = (x: number, digits = 1) => x.toFixed(digits);
+const pct = (x: number, floor: number) => `${fmt((100 * x) / floor, 0)}%`;
+const say = (s: string) => process.stdout.write(`${s}\n`);
+
+export async function runFull(): Promise<void> {
+  const opts = engineOptions();
+  assertDeviceAvailable(opts.device);
+  const { dir, setupMs } = await prepare(opts);
+  const nodes = await nodesPerLayer(dir, opts);
+  const t0 = performance.now();
+  const engine = await InternVLEngine.load(dir, opts);
+  const loadMs = performance.now() - t0;
+  const rssAfterLoad = process.memoryUsage().rss / 2 ** 20;
+  const model = engine.model;
+  const weightBytes = fs.statSync(path.join(dir, 'decoder.onnx.data')).size;
+  say(
+    `model: full-size random InternVL2-2B (24+24 layers), ${engine.info.variant}` +
+      `${engine.info.built.quant ? ` block ${engine.info.built.quant.blockSize} acc ${engine.info.built.quant.accuracyLevel}` : ''}` +
+      `, ${opts.device}, ${opts.threads} threads; setup ${fmt(setupMs / 1000)} s (cached), load ${fmt(loadMs / 1000)} s, ` +
+      `RSS after load ${fmt(rssAfterLoad, 0)} MiB; decoder weights ${fmt(weightBytes / 2 ** 20, 0)} MiB`,
+  );
+  say(`decoder: ${nodes.max} nodes per layer after ORT optimization (${nodes.ops})`);
+
+  // Vision
+  const tiles = list('BENCH_TILES', [1, 7, 13]);
+  const tile = 3 * 448 * 448;
+  const pixels = new Float32Array(Math.max(...tiles) * tile);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = Math.sin(i * 0.01);
+  await model.encodeImages(pixels.subarray(0, tile), 1); // warm-up
+  say('vision  | tiles | ms/tile | floor ms/tile (MatMul GFLOP/s) | of floor');
+  for (const n of tiles) {
+    const floors = await measureFloors(opts);
+    const floorMs = (visionFlopsPerTile() / floors.matmulFlops) * 1000;
+    const tv = performance.now();
+    await model.encodeImages(pixels.subarray(0, n * tile), n);
+    const ms = (performance.now() - tv) / n;
+    say(
+      `vision  | ${String(n).padStart(5)} | ${fmt(ms, 0).padStart(7)} | ${fmt(floorMs, 0)} (${fmt(floors.matmulFlops / 1e9, 0)}) | ${pct(floorMs, ms)}`,
+    );
+  }
+
+  // Prefill (batch 1, through the generation loop)
+  const ids = (n: number) => Array.from({ length: n }, (_, i) => 100 + ((i * 7919) % 90000));
+  const prefill = async (batch: number, n: number) => {
+    const p = leftPad(
+      Array.from({ length: batch }, () => ids(n)),
+      0,
+    );
+    const embeds = await model.embed(p.inputIds, batch, p.seq);
+    return generate(
+      model,
+      { batch, seq: p.seq, embeds, attentionMask: p.attentionMask, positionIds: p.positionIds },
+      Array.from({ length: batch }, () => ({ maxNewTokens: 1, stopTokenIds: [] })),
+      { padTokenId: 0 },
+    );
+  };
+  await prefill(1, 32); // warm-up
+  say('prefill | tokens | tok/s | floor tok/s (MatMul GFLOP/s) | of floor');
+  for (const n of list('BENCH_PREFILL', [300, 1800, 3400])) {
+    const floors = await measureFloors(opts);
+    const floor = floors.matmulFlops / prefillFlopsPerToken(n);
+    const r = await prefill(1, n);
+    const rate = (n * 1000) / r.timings.prefillMs;
+    say(
+      `prefill | ${String(n).padStart(6)} | ${fmt(rate).padStart(5)} | ${fmt(floor)} (${fmt(floors.matmulFlops / 1e9, 0)}) | ${pct(rate, floor)}`,
+    );
+  }
+
+  // Decode (steps on a cache of the given length)
+  say('decode  | batch | context | tok/s | ms/step | floor tok/s (GB/s) | of floor');
+  const steps = 6;
+  for (const batch of list('BENCH_BATCHES', [1, 8])) {
+    for (const c of list('BENCH_CONTEXTS', [50, 300, 1800, 3400])) {
+      const floors = await measureFloors(opts);
+      const bytes = weightBytes + batch * kvBytes(c);
+      const floor = batch / (bytes / floors.bandwidth);
+      let past = model.prefilledCache(batch, c + steps + 1, c);
+      const token = BigInt64Array.from({ length: batch }, (_, b) => BigInt(1000 + b));
+      let best = Infinity;
+      for (let s = 0; s < steps; s++) {
+        const T = past.length + 1;
+        const t = performance.now();
+        const embeds = await model.embed(token, batch, 1);
+        const out = await model.step({
+          batch,
+          seq: 1,
+          embeds,
+          attentionMask: new BigInt64Array(batch * T).fill(1n),
+          positionIds: new BigInt64Array(batch).fill(BigInt(T - 1)),
+          past,
+        });
+        if (s > 0) best = Math.min(best, performance.now() - t); // the first step warms the arena up
+        past = out.present;
+      }
+      model.releaseCache(past);
+      const rate = (batch * 1000) / best;
+      say(
+        `decode  | ${String(batch).padStart(5)} | ${String(c).padStart(7)} | ${fmt(rate).padStart(5)} | ${fmt(best).padStart(7)} | ` +
+          `${fmt(floor)} (${fmt(floors.bandwidth / 1e9)}) | ${pct(rate, floor)}`,
+      );
+    }
+  }
+  await engine.close();
+  say(
+    `peak RSS ${fmt(process.resourceUsage().maxRSS / 1024, 0)} MiB (the batch-8 caches at long contexts included)`,
+  );
+}
