@@ -33,6 +33,7 @@ const repoRoot = path.resolve(here, '..');
 const S = INTERNVL2_2B_SIZES;
 const VOCAB = 92553;
 
+/** A comma-separated list from the environment ('' = none, e.g. BENCH_TILES= skips vision). */
 const list = (name: string, fallback: number[]) =>
   (process.env[name] ?? fallback.join(','))
     .split(',')
@@ -167,9 +168,9 @@ export async function runFull(): Promise<void> {
   // Vision
   const tiles = list('BENCH_TILES', [1, 7, 13]);
   const tile = 3 * 448 * 448;
-  const pixels = new Float32Array(Math.max(...tiles) * tile);
+  const pixels = new Float32Array(Math.max(0, ...tiles) * tile);
   for (let i = 0; i < pixels.length; i++) pixels[i] = Math.sin(i * 0.01);
-  await model.encodeImages(pixels.subarray(0, tile), 1); // warm-up
+  if (tiles.length) await model.encodeImages(pixels.subarray(0, tile), 1); // warm-up
   say('vision  | tiles | ms/tile | floor ms/tile (MatMul GFLOP/s) | of floor');
   for (const n of tiles) {
     const floors = await measureFloors(opts);
