@@ -307,14 +307,7 @@ export class InternVLEngine {
       this.tokenizer.imgContextId,
       imageEmbeds,
     );
-    const prefill: PrefillBatch = {
-      batch: padded.batch,
-      seq: padded.seq,
-      embeds,
-      attentionMask: padded.attentionMask,
-      positionIds: padded.positionIds,
-    };
-    return { prefill, visionMs };
+    return { prefill: prefillBatch(padded, embeds), visionMs };
   }
 
   /** buildPrefill with the embeddings kept on the device (WebGPU residency, device-prompt.ts). */
@@ -335,14 +328,7 @@ export class InternVLEngine {
       pixelValues: withPixels.length > 0 ? concatFloat32(withPixels) : null,
       rowTiles,
     });
-    const prefill: PrefillBatch = {
-      batch: padded.batch,
-      seq: padded.seq,
-      embeds,
-      attentionMask: padded.attentionMask,
-      positionIds: padded.positionIds,
-    };
-    return { prefill, visionMs };
+    return { prefill: prefillBatch(padded, embeds), visionMs };
   }
 
   /** Generation settings of a request as the loop takes them. */
@@ -501,5 +487,16 @@ export function streamFrom(
         },
       };
     },
+  };
+}
+
+/** The prefill of a left-padded batch (padding.ts) with its embeddings, on the host or on the device. */
+function prefillBatch(padded: ReturnType<typeof leftPad>, embeds: PrefillBatch['embeds']): PrefillBatch {
+  return {
+    batch: padded.batch,
+    seq: padded.seq,
+    embeds,
+    attentionMask: padded.attentionMask,
+    positionIds: padded.positionIds,
   };
 }
