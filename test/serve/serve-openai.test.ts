@@ -432,13 +432,14 @@ describe('openai backend', () => {
         endpoints: [stalled.url],
         model: 'm',
         retries: 1,
-        timeoutMs: 100,
+        // Long enough that a loaded machine still delivers each attempt to the server before it times out.
+        timeoutMs: 1000,
         backoffMs: 1,
       });
       const out = await client.generate([req({ id: 'a' }), req({ id: 'b' })]);
       for (const r of out)
         expect(r.error).toMatch(
-          /^gave up after 2 attempts \(timeout ×2\); last: timeout: .*timed out after 100 ms/,
+          /^gave up after 2 attempts \(timeout ×2\); last: timeout: .*timed out after 1000 ms/,
         );
       expect(hits).toBe(4);
     } finally {
