@@ -219,6 +219,15 @@ describe('OnnxBackend.prepare (preprocessing on worker threads)', () => {
       expect({ ...withPrep, latencyMs: 0 }).toEqual({ ...without, latencyMs: 0 });
       expect(withPrep.tiles).toEqual([3]); // 500x200: 2x1 grid + thumbnail
 
+      // After generate the pixel buffers went back to the pool for reuse; the same request sent again is
+      // preprocessed afresh and answered the same.
+      const images = (prepared.prepared as { images: { pixelValues: Float32Array }[] }).images;
+      expect(images.map((im) => im.pixelValues.length)).toEqual([0]);
+      const [again] = await backend.generate([prepared]);
+      expect({ ...again, latencyMs: 0 }).toEqual({ ...without, latencyMs: 0 });
+      const [next] = await backend.generate([await backend.prepare({ ...req, id: 'r1' })]);
+      expect({ ...next, latencyMs: 0 }).toEqual({ ...without, latencyMs: 0 });
+
       // A bad image: the request comes back untouched, for generate to report.
       const bad = { ...req, id: 'r2', images: [new Uint8Array([9, 9, 9])] };
       expect(await backend.prepare(bad)).toBe(bad);

@@ -213,6 +213,12 @@ export class OnnxBackend implements Backend {
         }
       }
     }
+    // The model is done with these pixels: their buffers go back to the pool's workers for the next images
+    // (PreprocessPool.release), instead of ~31 MB of fresh allocation per 13-tile page.
+    for (const r of requests) {
+      if (r.prepared instanceof PreparedImages)
+        for (const image of r.prepared.images) this.preprocessPool.release(image);
+    }
     return results as GenerationResult[];
   }
 
@@ -224,7 +230,10 @@ export class OnnxBackend implements Backend {
     }
     const prepared = req.prepared;
     const images: PreprocessedImage[] =
-      prepared instanceof PreparedImages && prepared.images.length === req.images.length
+      // A prepared image whose buffer was already handed back (a request sent twice) is preprocessed again.
+      prepared instanceof PreparedImages &&
+      prepared.images.length === req.images.length &&
+      prepared.images.every((image) => image.pixelValues.length > 0)
         ? [...prepared.images]
         : [];
     for (let i = images.length; i < req.images.length; i++) {
