@@ -15,7 +15,7 @@ import { runEvaluation, type RunOptions } from '../../src/runner/run-evaluation.
 import { gateFromArgs, type GateArgs } from '../../src/cli/gate.ts';
 import { GateInputError, type CardGateResult, type PairedGateResult } from '../../src/report/gate.ts';
 import { renderGateMarkdown, renderJunit } from '../../src/report/gate-report.ts';
-import { fakeDeps, tempDir, writeTasks, type TaskSpec } from '../runner/helpers.ts';
+import { echoRunSetup, tempDir, writeTasks, type TaskSpec } from '../runner/helpers.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -47,18 +47,7 @@ interface Lab {
 }
 
 function lab(specs: TaskSpec[]): Lab {
-  const root = tempDir('gate-');
-  const { configDir, dataRoot } = writeTasks(root, specs);
-  const base: RunOptions = {
-    model: 'echo-model',
-    backend: 'echo',
-    tasks: specs.map((s) => s.name),
-    configDir,
-    dataRoot,
-    progress: 'none',
-    deps: fakeDeps,
-    commandLine: ['test'],
-  };
+  const { root, base } = echoRunSetup(specs, 'gate-', 'echo-model');
   return {
     root,
     base,

@@ -10,6 +10,7 @@ import type { Sample, SampleOrError } from '../../src/datasets/sample.ts';
 import type { TaskConfig } from '../../src/datasets/task.ts';
 import { getScorer } from '../../src/metrics/registry.ts';
 import type { Backend, GenerationRequest, GenerationResult } from '../../src/runner/backend.ts';
+import type { RunOptions } from '../../src/runner/run-evaluation.ts';
 import type { RunDeps } from '../../src/runner/stages.ts';
 
 // A 2x2 red PNG (made with sharp).
@@ -175,4 +176,28 @@ export function readJsonl(file: string): any[] {
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l));
+}
+
+/**
+ * Tasks written into a fresh temp dir and the RunOptions that run all of them on the echo backend with the fake
+ * stages, quietly: what most runner and report tests start from.
+ */
+export function echoRunSetup(
+  specs: TaskSpec[],
+  prefix = 'runner-',
+  model = 'fake',
+): { root: string; base: RunOptions; configDir: string; dataRoot: string } {
+  const root = tempDir(prefix);
+  const { configDir, dataRoot } = writeTasks(root, specs);
+  const base: RunOptions = {
+    model,
+    backend: 'echo',
+    tasks: specs.map((s) => s.name),
+    configDir,
+    dataRoot,
+    progress: 'none',
+    deps: fakeDeps,
+    commandLine: ['test'],
+  };
+  return { root, base, configDir, dataRoot };
 }

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RunInterruptedError, runEvaluation, type RunOptions } from '../../src/runner/run-evaluation.ts';
-import { FakeBackend, fakeDeps, readJsonl, tempDir, writeTasks, type TaskSpec } from './helpers.ts';
+import { RunInterruptedError, runEvaluation } from '../../src/runner/run-evaluation.ts';
+import { echoRunSetup, FakeBackend, readJsonl, type TaskSpec } from './helpers.ts';
 
 const rows = (n: number, img = true): TaskSpec['rows'] =>
   Array.from({ length: n }, (_, i) => ({
@@ -13,18 +13,7 @@ const rows = (n: number, img = true): TaskSpec['rows'] =>
   }));
 
 function setup(specs: TaskSpec[]) {
-  const root = tempDir();
-  const { configDir, dataRoot } = writeTasks(root, specs);
-  const base: RunOptions = {
-    model: 'fake',
-    backend: 'echo',
-    tasks: specs.map((s) => s.name),
-    configDir,
-    dataRoot,
-    progress: 'none',
-    deps: fakeDeps,
-    commandLine: ['test'],
-  };
+  const { root, base } = echoRunSetup(specs);
   return { root, base };
 }
 
