@@ -2,7 +2,6 @@
  * Decode once per sweep: with the process-wide decoded-image cache on, the same image at several tile caps is
  * decoded once (in-process and through the worker pool), and every result is what an uncached run gives.
  */
-import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   DecodedImageCache,
@@ -13,16 +12,9 @@ import {
 } from '../../../src/model/inputs/decoded-image-cache.ts';
 import { preprocessImage, type PreprocessOptions } from '../../../src/model/inputs/image-preprocess.ts';
 import { PreprocessPool } from '../../../src/model/inputs/preprocess-pool.ts';
+import { noisyPicture } from './noisy-picture.ts';
 
-async function picture(w: number, h: number, seed: number): Promise<Uint8Array> {
-  const raw = new Uint8Array(w * h * 3);
-  for (let i = 0; i < raw.length; i++) raw[i] = (i * 7919 + seed * 131 + ((i / 3 / w) | 0) * 31) % 251;
-  return new Uint8Array(
-    await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
-      .png()
-      .toBuffer(),
-  );
-}
+const picture = (w: number, h: number, seed: number) => noisyPicture(w, h, { seed });
 
 afterEach(() => enableDecodedImageCache(0));
 

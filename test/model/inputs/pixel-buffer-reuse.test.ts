@@ -2,7 +2,6 @@
  * Pixel buffers handed back (releasePixelValues / PreprocessPool.release) are reused for the next image with as
  * many tiles, and a reused buffer holding another image's values gives exactly the fresh result.
  */
-import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import {
   preprocessImage,
@@ -10,16 +9,9 @@ import {
   type PreprocessOptions,
 } from '../../../src/model/inputs/image-preprocess.ts';
 import { PreprocessPool } from '../../../src/model/inputs/preprocess-pool.ts';
+import { noisyPicture } from './noisy-picture.ts';
 
-async function picture(w: number, h: number, seed: number): Promise<Uint8Array> {
-  const raw = new Uint8Array(w * h * 3);
-  for (let i = 0; i < raw.length; i++) raw[i] = (i * 7919 + seed * 131 + ((i / 3 / w) | 0) * 31) % 251;
-  return new Uint8Array(
-    await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
-      .png()
-      .toBuffer(),
-  );
-}
+const picture = (w: number, h: number, seed: number) => noisyPicture(w, h, { seed });
 
 const opts: PreprocessOptions = { maxTiles: 6, useThumbnail: true };
 const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer).equals(Buffer.from(b.buffer));

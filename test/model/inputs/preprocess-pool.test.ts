@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import sharp from 'sharp';
+import { noisyPicture } from './noisy-picture.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { preprocessImage, type PreprocessOptions } from '../../../src/model/inputs/image-preprocess.ts';
 import {
@@ -19,13 +19,7 @@ import {
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const POOL_URL = pathToFileURL(path.join(REPO, 'src/model/inputs/preprocess-pool.ts')).href;
 
-/** A deterministic noisy picture (every resampling path sees non-flat input). */
-async function picture(w: number, h: number, format: 'png' | 'jpeg'): Promise<Uint8Array> {
-  const raw = new Uint8Array(w * h * 3);
-  for (let i = 0; i < raw.length; i++) raw[i] = (i * 7919 + ((i / 3 / w) | 0) * 31) % 251;
-  const img = sharp(raw, { raw: { width: w, height: h, channels: 3 } });
-  return new Uint8Array(await (format === 'png' ? img.png() : img.jpeg({ quality: 85 })).toBuffer());
-}
+const picture = (w: number, h: number, format: 'png' | 'jpeg') => noisyPicture(w, h, { format });
 
 const cases: { name: string; w: number; h: number; format: 'png' | 'jpeg'; opts: PreprocessOptions }[] = [
   {
