@@ -2,8 +2,7 @@
  * Paired statistics for comparing two runs of the same samples (fp16 vs int4, tiles 6 vs 12): the mean paired
  * difference with a seeded bootstrap CI, and McNemar's exact test for 0/1 metrics. Pure functions.
  */
-import { bootstrapCi, mean, percentileSorted } from '../metrics/bootstrap.ts';
-import { mulberry32 } from '../common/seeded-random.ts';
+import { bootstrapCi, mean } from '../metrics/bootstrap.ts';
 import type { Resampling, SampleScore } from '../metrics/scorer.ts';
 
 /** log(n!) by summation, exact enough for the binomial tails McNemar needs (n up to a few 100k). */
@@ -97,29 +96,20 @@ export function pairedScoreDifference(
   const all = Array.from({ length: nUnits }, (_, i) => i);
   const scoreA = resampling.score(all, a);
   const scoreB = resampling.score(all, b);
-  const pools = new Map<string, number[]>();
-  all.forEach((u) => {
-    const key = resampling.strata?.[u] ?? '';
-    (pools.get(key) ?? pools.set(key, []).get(key)!).push(u);
+  // The same seeded, stratified percentile bootstrap as every aggregate's CI, drawing unit indices: one draw
+  // scores both runs.
+  const ci = bootstrapCi(all, (drawn) => resampling.score(drawn, b) - resampling.score(drawn, a), {
+    level,
+    iterations,
+    seed: options.seed ?? 0,
+    ...(resampling.strata ? { strata: resampling.strata } : {}),
   });
-  const rand = mulberry32(options.seed ?? 0);
-  const diffs: number[] = [];
-  const drawn = new Array<number>(nUnits);
-  for (let it = 0; it < iterations && nUnits > 0; it++) {
-    let k = 0;
-    for (const pool of pools.values())
-      for (let j = 0; j < pool.length; j++) drawn[k++] = pool[Math.floor(rand() * pool.length)];
-    const d = resampling.score(drawn, b) - resampling.score(drawn, a);
-    if (!Number.isNaN(d)) diffs.push(d);
-  }
-  diffs.sort((x, y) => x - y);
-  const tail = (1 - level) / 2;
   return {
     units: nUnits,
     scoreA,
     scoreB,
     delta: scoreB - scoreA,
-    ci: [percentileSorted(diffs, tail), percentileSorted(diffs, 1 - tail)],
+    ci,
     level,
   };
 }
