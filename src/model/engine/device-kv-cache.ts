@@ -14,6 +14,7 @@
 import * as ort from 'onnxruntime-node';
 import type { BuiltModelInfo } from './built-model.ts';
 import type { DecoderStepInput, DecoderStepOutput, KvCache } from './generate.ts';
+import { lastPositionLogits } from './last-logits.ts';
 import type { DeviceKernels } from './device-kernels.ts';
 import {
   disposeDevice,
@@ -174,9 +175,6 @@ export class DeviceKvDecoder {
       inputs_embeds: embeds,
       attention_mask: new ort.Tensor('int64', input.attentionMask, [batch, total]),
     };
-    if (this.decoder.session.inputNames.includes('position_ids')) {
-      feeds.position_ids = new ort.Tensor('int64', input.positionIds, [batch, seq]);
-    }
     const fetches: Record<string, ort.Tensor | null> = idsOnly ? { next_token: null } : { logits: null };
     this.names.forEach((n, i) => {
       for (const k of [0, 1]) {
@@ -205,16 +203,7 @@ export class DeviceKvDecoder {
     const logits = res.logits;
     if (!logits) throw new Error(`${this.info.files.decoder}: no output 'logits'`);
     const data = hostData<Float32Array>(logits, `${this.info.files.decoder} output 'logits'`);
-    const rows = logits.dims[1];
-    const vocab = this.info.llm.vocab;
-    const lastLogits = rows === 1 ? data : new Float32Array(batch * vocab);
-    if (rows !== 1) {
-      for (let b = 0; b < batch; b++) {
-        const start = (b * rows + rows - 1) * vocab;
-        lastLogits.set(data.subarray(start, start + vocab), b * vocab);
-      }
-    }
-    return { lastLogits };
+    return { lastLogits: lastPositionLogits(data, batch, logits.dims[1], this.info.llm.vocab) };
   }
 
   releaseCache(cache: KvCache): void {
@@ -222,12 +211,6 @@ export class DeviceKvDecoder {
     this.live.delete(buffers);
     if (this.idle && this.idle !== buffers) this.free(this.idle);
     this.idle = buffers;
-  }
-
-  /** Device bytes of one cache of this batch and capacity (key + value, every layer). */
-  cacheBytes(batch: number, capacity: number): number {
-    const { kvHeads, headDim, layers } = this.info.llm;
-    return 2 * layers * batch * kvHeads * capacity * headDim * (this.cacheType === 'float16' ? 2 : 4);
   }
 
   private async take(batch: number, capacity: number): Promise<DeviceCacheBuffers> {

@@ -16,6 +16,7 @@ import {
 // Device residency (issue 15): the WebGPU path lives in these files; this class only dispatches to it.
 import { DeviceKernels } from './device-kernels.ts';
 import { DeviceKvDecoder } from './device-kv-cache.ts';
+import { lastPositionLogits } from './last-logits.ts';
 import {
   MeteredSession,
   TransferMeter,
@@ -386,9 +387,6 @@ export class OnnxModel implements CausalDecoder {
       inputs_embeds: new ort.Tensor('float32', input.embeds as Float32Array, [batch, seq, this.hidden]),
       attention_mask: new ort.Tensor('int64', input.attentionMask, [batch, total]),
     };
-    if (this.decoder.inputNames.includes('position_ids')) {
-      feeds.position_ids = new ort.Tensor('int64', input.positionIds, [batch, seq]);
-    }
     const fetches: string[] = ['logits'];
     this.pastNames.forEach((p, i) => {
       feeds[p.key] = buffers.tensors[2 * i];
@@ -400,17 +398,7 @@ export class OnnxModel implements CausalDecoder {
     if (!logits) throw new Error(`${this.info.files.decoder}: no output 'logits'`);
     this.pastNames.forEach((p, i) => this.appendFromQkv(buffers, i, res[p.qkv], pastLength, seq));
     const data = hostData<Float32Array>(logits, `${this.info.files.decoder} output 'logits'`);
-    const rows = logits.dims[1];
-    const vocab = this.vocab;
-    // [B, 1, V] from the default build; an allLogits build returns every position: keep the last of each row.
-    const lastLogits = rows === 1 ? data : new Float32Array(batch * vocab);
-    if (rows !== 1) {
-      for (let b = 0; b < batch; b++) {
-        const start = (b * rows + rows - 1) * vocab;
-        lastLogits.set(data.subarray(start, start + vocab), b * vocab);
-      }
-    }
-    return lastLogits;
+    return lastPositionLogits(data, batch, logits.dims[1], this.vocab);
   }
 
   /**
