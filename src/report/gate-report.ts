@@ -2,7 +2,7 @@
  * The gate's outputs: JUnit XML (one testcase per task, which CI systems show natively), a short Markdown table
  * for a pull-request comment, and plain lines for the terminal. The JSON output is the GateResult itself.
  */
-import type { CardTaskResult, GateResult, Outcome, PairedGateResult, PairedTaskResult } from './gate.ts';
+import type { CardTaskResult, GateResult, Outcome, PairedTaskResult } from './gate.ts';
 
 const num = (x: number | null | undefined, d = 2) =>
   x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d);
@@ -154,8 +154,4 @@ export function renderGateText(r: GateResult): string {
   for (const n of r.notes) lines.push(`note: ${n}`);
   lines.push(`gate: ${r.headline}`);
   return lines.join('\n') + '\n';
-}
-
-export function isPaired(r: GateResult): r is PairedGateResult {
-  return r.mode === 'paired';
 }

@@ -45,8 +45,6 @@ export type EngineOptionsInput = {
     : EngineOptions[K];
 };
 
-export const DEFAULT_VISION_BATCH = 4;
-
 function positiveInt(name: string, v: number | undefined): void {
   if (v !== undefined && (!Number.isInteger(v) || v < 1)) {
     throw new Error(`${name} must be a positive integer, got ${v}`);

@@ -3,7 +3,7 @@
  * `tokenizer.batch_decode(ids, skip_special_tokens=True)[0].split(template.sep)[0].strip()`, implemented by
  * `decodeLikeReference` + `splitReply`): pieces whose concatenation is exactly that final text.
  */
-import { pyLstrip, pyRstrip, pyStrip } from '../inputs/python-strings.ts';
+import { pyLstrip, pyRstrip, pyStrip } from '../../common/python-strings.ts';
 
 /** `decoded.split(sep)[0].strip()`. */
 export function replyFromDecoded(decoded: string, separator: string): string {

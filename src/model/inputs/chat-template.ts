@@ -24,7 +24,6 @@ export const STOP_TOKEN = INTERNLM2_CHAT.sep;
 export const IMG_START_TOKEN = '<img>';
 export const IMG_END_TOKEN = '</img>';
 export const IMG_CONTEXT_TOKEN = '<IMG_CONTEXT>';
-export { IMAGE_PLACEHOLDER };
 
 /**
  * `Conversation.get_prompt()` for SeparatorStyle.MPT: `system + sep`, then `role + message + sep` per message,

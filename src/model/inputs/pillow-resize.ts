@@ -24,9 +24,6 @@ import {
   type ResampleFilter,
 } from './resample-coefficients.ts';
 
-export type { ResampleFilter } from './resample-coefficients.ts';
-export { resampleCoefficients } from './resample-coefficients.ts';
-
 const HALF = 1 << (PRECISION_BITS - 1);
 
 /** Pillow `clip8`: arithmetic shift (floor) then clamp. Accumulators stay well inside int32, as in C. */

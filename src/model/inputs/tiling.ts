@@ -3,7 +3,8 @@
  * (OpenGVLab/InternVL internvl_chat/internvl/train/dataset.py; same code in VLMEvalKit vlmeval/vlm/internvl_chat.py).
  * shared/docs/preprocessing.md "The algorithm, exactly" and eval-protocols.md §2.1.
  */
-import { pillowResize, sharpResize, type ResampleFilter } from './pillow-resize.ts';
+import { pillowResize, sharpResize } from './pillow-resize.ts';
+import type { ResampleFilter } from './resample-coefficients.ts';
 import type { RgbImage } from './rgb-image.ts';
 
 export const IMAGE_SIZE = 448;

@@ -67,7 +67,6 @@ export function videoMmeIndices(frameCount: number, numFrames: number): number[]
 }
 
 /** Re-exported for callers (and tests) that take it from here; it lives in common/ so datasets/ can use it too. */
-export { ffmpegPath };
 
 function runFfmpeg(args: string[], what: string): Promise<{ stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {

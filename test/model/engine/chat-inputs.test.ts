@@ -10,7 +10,7 @@ import {
   loadChatImages,
   videoQuestion,
 } from '../../../src/model/engine/chat-inputs.ts';
-import { ffmpegPath } from '../../../src/model/inputs/video-frames.ts';
+import { ffmpegPath } from '../../../src/common/ffmpeg.ts';
 
 let dir: string;
 

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileWat, WAT_FILES } from '../../../scripts/wasm/build-wasm.ts';
 import { PillowResampler } from '../../../src/model/inputs/pillow-resample-wasm.ts';
-import { pillowResizeScalar, type ResampleFilter } from '../../../src/model/inputs/pillow-resize.ts';
+import { pillowResizeScalar } from '../../../src/model/inputs/pillow-resize.ts';
+import type { ResampleFilter } from '../../../src/model/inputs/resample-coefficients.ts';
 
 /** Deterministic bytes with many hard 0/255 edges (where clipping and negative lobes matter). */
 function image(w: number, h: number, seed: number): Uint8Array {

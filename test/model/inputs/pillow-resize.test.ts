@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeImage } from '../../../src/model/inputs/image-decode.ts';
-import { pillowResize, resampleCoefficients, sharpResize } from '../../../src/model/inputs/pillow-resize.ts';
+import { pillowResize, sharpResize } from '../../../src/model/inputs/pillow-resize.ts';
+import { resampleCoefficients } from '../../../src/model/inputs/resample-coefficients.ts';
 import { byteDiff, fixtureBytes, gunzipFixture, manifest, sha256 } from './image-fixtures.ts';
 
 const sources = new Map<string, Awaited<ReturnType<typeof decodeImage>>>();

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../../src/model/inputs/image-decode.ts';
+import { ffmpegPath } from '../../../src/common/ffmpeg.ts';
 import {
-  ffmpegPath,
   formatFrameName,
   getIndex,
   loadVideoFrames,
