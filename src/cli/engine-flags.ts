@@ -5,6 +5,7 @@
  */
 import type { Argv } from 'yargs';
 import type { EngineOptionsInput } from '../model/engine/engine-options.ts';
+import { COMPUTE_DTYPES } from '../model/graph/compute-dtype.ts';
 import { ENGINE_DEVICES } from '../model/engine/sessions.ts';
 import { VARIANTS, variantChoicesHelp } from '../model/graph/variants.ts';
 
@@ -51,7 +52,7 @@ export function engineFlags<T>(y: Argv<T>, opts: { variantList?: boolean } = {})
     })
     .option('compute', {
       type: 'string',
-      choices: ['fp32', 'fp16'],
+      choices: COMPUTE_DTYPES as string[],
       describe:
         'onnx builds: decoder compute precision; fp16 is for GPU providers (--device webgpu); default fp32',
     })

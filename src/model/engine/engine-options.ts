@@ -5,18 +5,11 @@
  */
 import { defaultEngineThreads } from '../cpu-cores.ts';
 import { variantSpec, type Variant } from '../graph/variants.ts';
-import { COMPUTE_DTYPES, type ComputeDtype } from '../graph/compute-dtype.ts';
+import { computeDtype, type ComputeDtype } from '../graph/compute-dtype.ts';
 import { ENGINE_DEVICES, type EngineDevice } from './devices.ts';
 import { defaultVisionBatch } from './vision-batching.ts';
 
 export { ENGINE_DEVICES, type EngineDevice };
-
-function computeDtype(name: string): ComputeDtype {
-  if (!(COMPUTE_DTYPES as readonly string[]).includes(name)) {
-    throw new Error(`unknown compute dtype '${name}' (expected one of ${COMPUTE_DTYPES.join(', ')})`);
-  }
-  return name as ComputeDtype;
-}
 
 export interface EngineOptions {
   /** Build variant when given a checkpoint (VARIANT_TABLE); a built folder keeps its own. */

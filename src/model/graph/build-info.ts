@@ -2,6 +2,7 @@
 // and its one reader, used by the builder's cache check, the engine (engine/built-model.ts) and the run manifest.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { ComputeDtype } from './compute-dtype.ts';
 import { isVariant, VARIANTS, type Variant } from './variants.ts';
 
 export const BUILD_INFO_FILE = 'build.json';
@@ -19,7 +20,7 @@ export interface BuildInfo {
   /** decoder.onnx `logits`: 'last' = [B, 1, vocab] (last position of each row), 'all' = [B, S, vocab]. */
   logits: LogitsPositions;
   /** Decoder compute precision (graph/compute-dtype.ts); absent in builds before it existed (= 'fp32'). */
-  compute?: 'fp32' | 'fp16';
+  compute?: ComputeDtype;
   llm: {
     hidden: number;
     layers: number;

@@ -7,13 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint.ts';
 import type { InternVLConfig } from '../checkpoint/config.ts';
-import { COMPUTE_DTYPES, type ComputeDtype } from './compute-dtype.ts';
+import { computeDtype, type ComputeDtype } from './compute-dtype.ts';
 import { buildDecoderGraph } from './decoder-graph.ts';
 import { buildEmbedGraph } from './embed-graph.ts';
 import type { LinearFormat, WeightSource } from './layers.ts';
 import { ExternalDataWriter, GraphBuilder } from './onnx-builder.ts';
 import { validateQuantOptions } from './quantize.ts';
-import { VARIANT_TABLE, variantSpec, type Variant } from './variants.ts';
+import { variantSpec, type Variant } from './variants.ts';
 import {
   BUILD_INFO_FILE,
   readBuildInfo,
@@ -33,16 +33,6 @@ import { buildVisionGraph } from './vision-graph.ts';
 export const BUILDER_VERSION = '6';
 
 export { VARIANTS, type Variant } from './variants.ts';
-
-/** Defaults of the quantized variants, from VARIANT_TABLE (variants.ts says why). */
-export const DEFAULT_BLOCK_SIZE: Readonly<Record<'int8' | 'int4', number>> = {
-  int8: VARIANT_TABLE.int8.blockSize,
-  int4: VARIANT_TABLE.int4.blockSize,
-};
-export const DEFAULT_ACCURACY_LEVEL: Readonly<Record<'int8' | 'int4', number>> = {
-  int8: VARIANT_TABLE.int8.accuracyLevel,
-  int4: VARIANT_TABLE.int4.accuracyLevel,
-};
 
 export { BUILD_INFO_FILE, readBuildInfo, type BuildInfo, type GraphFormat, type LogitsPositions };
 
@@ -111,8 +101,9 @@ interface ResolvedOptions {
 }
 
 export function resolveOptions(opts: BuildOptions): ResolvedOptions {
-  variantSpec(String(opts.variant)); // throws on an unknown name
-  const quantized = opts.variant === 'int8' || opts.variant === 'int4';
+  // The variant's row of VARIANT_TABLE (throws on an unknown name): quantized rows carry bits and the defaults.
+  const spec = variantSpec(String(opts.variant));
+  const quantized = spec.bits !== undefined;
   if (
     !quantized &&
     (opts.blockSize !== undefined ||
@@ -126,13 +117,8 @@ export function resolveOptions(opts: BuildOptions): ResolvedOptions {
     );
   }
   const logits: LogitsPositions = opts.allLogits ? 'all' : 'last';
-  const compute = opts.compute ?? 'fp32';
-  if (!COMPUTE_DTYPES.includes(compute)) {
-    throw new Error(
-      `unknown compute dtype "${String(compute)}" (expected one of ${COMPUTE_DTYPES.join(', ')})`,
-    );
-  }
-  if (opts.variant !== 'int8' && opts.variant !== 'int4') {
+  const compute = computeDtype(opts.compute ?? 'fp32');
+  if (spec.bits === undefined || spec.blockSize === undefined || spec.accuracyLevel === undefined) {
     return {
       variant: opts.variant,
       quant: null,
@@ -143,12 +129,12 @@ export function resolveOptions(opts: BuildOptions): ResolvedOptions {
     };
   }
   const quant = {
-    blockSize: opts.blockSize ?? DEFAULT_BLOCK_SIZE[opts.variant],
+    blockSize: opts.blockSize ?? spec.blockSize,
     zeroPoint: opts.zeroPoint ?? false,
-    accuracyLevel: opts.accuracyLevel ?? DEFAULT_ACCURACY_LEVEL[opts.variant],
+    accuracyLevel: opts.accuracyLevel ?? spec.accuracyLevel,
   };
   validateQuantOptions({
-    bits: opts.variant === 'int8' ? 8 : 4,
+    bits: spec.bits,
     blockSize: quant.blockSize,
     zeroPoint: quant.zeroPoint,
   });

@@ -13,6 +13,14 @@ export type ComputeDtype = 'fp32' | 'fp16';
 
 export const COMPUTE_DTYPES: readonly ComputeDtype[] = ['fp32', 'fp16'];
 
+/** A compute dtype by name (build options, engine options), or an error naming the choices. */
+export function computeDtype(name: string): ComputeDtype {
+  if (!(COMPUTE_DTYPES as readonly string[]).includes(name)) {
+    throw new Error(`unknown compute dtype '${name}' (expected one of ${COMPUTE_DTYPES.join(', ')})`);
+  }
+  return name as ComputeDtype;
+}
+
 export function elemType(dt: ComputeDtype): DataTypeId {
   return dt === 'fp16' ? DataType.FLOAT16 : DataType.FLOAT;
 }
