@@ -15,21 +15,18 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { INTERNVL2_2B_SIZES } from '../src/model/checkpoint/internvl2-files.ts';
-import { makeTinyCheckpoint } from '../src/model/checkpoint/tiny.ts';
 import { resolveEngineOptions, type EngineOptions } from '../src/model/engine/engine-options.ts';
+import { encodeImagesAndDiscard } from '../src/model/engine/device-prompt.ts';
 import { InternVLEngine } from '../src/model/engine/engine.ts';
 import { generate } from '../src/model/engine/generate.ts';
 import { leftPad } from '../src/model/engine/padding.ts';
 import { assertDeviceAvailable, sessionOptions } from '../src/model/engine/sessions.ts';
 import { buildModel } from '../src/model/graph/build.ts';
-import { measureFloors } from './engine.ts';
+import { benchCheckpoint, measureFloors, visionFlopsPerTile } from './engine.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..');
 const S = INTERNVL2_2B_SIZES;
 const VOCAB = 92553;
 
@@ -62,16 +59,8 @@ async function prepare(opts: EngineOptions): Promise<{ dir: string; setupMs: num
   const ckpt = path.join(cacheRoot(), 'checkpoint');
   if (!fs.existsSync(path.join(ckpt, 'model.safetensors'))) {
     process.stdout.write(`making the full checkpoint in ${ckpt} (4.4 GB, once)\n`);
-    const tmp = `${ckpt}.tmp-${process.pid}`;
-    await makeTinyCheckpoint(tmp, {
-      seed: 0,
-      sizes: S,
-      tokenizerDir:
-        process.env.BENCH_TOKENIZER_DIR ?? path.resolve(repoRoot, '../shared/fixtures/internlm2-tokenizer'),
-    });
-    fs.rmSync(ckpt, { recursive: true, force: true });
-    fs.renameSync(tmp, ckpt);
   }
+  await benchCheckpoint(ckpt, S, 0);
   const built = await buildModel(ckpt, {
     variant: opts.variant,
     cacheDir: path.join(cacheRoot(), 'built'),
@@ -79,15 +68,6 @@ async function prepare(opts: EngineOptions): Promise<{ dir: string; setupMs: num
     onProgress: (m) => m.startsWith('building') && process.stdout.write(`${m} (once)\n`),
   });
   return { dir: built.dir, setupMs: performance.now() - t0 };
-}
-
-/** ViT FLOPs per tile: patch conv, 24 layers (linears + attention over 1025 tokens), mlp1. */
-function visionFlopsPerTile(): number {
-  const v = S.vision;
-  const t = 1025;
-  const d = v.hiddenSize;
-  const layer = 2 * t * (4 * d * d + 2 * d * v.intermediateSize) + 4 * t * t * d;
-  return v.numHiddenLayers * layer + 2 * 1024 * 3 * 14 * 14 * d + 2 * 256 * (4 * d * 2048 + 2048 * 2048);
 }
 
 /** Decoder FLOPs per prompt token at prompt length n: linears, causal attention (mean n/2 keys), lm head once. */
@@ -170,13 +150,13 @@ export async function runFull(): Promise<void> {
   const tile = 3 * 448 * 448;
   const pixels = new Float32Array(Math.max(0, ...tiles) * tile);
   for (let i = 0; i < pixels.length; i++) pixels[i] = Math.sin(i * 0.01);
-  if (tiles.length) await model.encodeImages(pixels.subarray(0, tile), 1); // warm-up
+  if (tiles.length) await encodeImagesAndDiscard(model, pixels.subarray(0, tile), 1); // warm-up
   say('vision  | tiles | ms/tile | floor ms/tile (MatMul GFLOP/s) | of floor');
   for (const n of tiles) {
     const floors = await measureFloors(opts);
-    const floorMs = (visionFlopsPerTile() / floors.matmulFlops) * 1000;
+    const floorMs = (visionFlopsPerTile(S) / floors.matmulFlops) * 1000;
     const tv = performance.now();
-    await model.encodeImages(pixels.subarray(0, n * tile), n);
+    await encodeImagesAndDiscard(model, pixels.subarray(0, n * tile), n);
     const ms = (performance.now() - tv) / n;
     say(
       `vision  | ${String(n).padStart(5)} | ${fmt(ms, 0).padStart(7)} | ${fmt(floorMs, 0)} (${fmt(floors.matmulFlops / 1e9, 0)}) | ${pct(floorMs, ms)}`,

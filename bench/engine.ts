@@ -22,6 +22,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
+import type { ModelSizes } from '../src/model/checkpoint/internvl2-files.ts';
 import { makeTinyCheckpoint } from '../src/model/checkpoint/tiny.ts';
 import { buildModel, type Variant } from '../src/model/graph/build.ts';
 import { defaultEngineThreads } from '../src/model/cpu-cores.ts';
@@ -240,18 +241,7 @@ async function measureVariant(builtDir: string): Promise<VariantFigures> {
 async function prepareModels(): Promise<{ setupMs: number; built: Map<string, string> }> {
   const t0 = performance.now();
   const dir = benchDir();
-  const ckpt = path.join(dir, 'checkpoint');
-  if (!fs.existsSync(path.join(ckpt, 'model.safetensors'))) {
-    const tmp = `${ckpt}.tmp-${process.pid}`;
-    await makeTinyCheckpoint(tmp, {
-      seed: 1,
-      sizes: SIZES,
-      tokenizerDir:
-        process.env.BENCH_TOKENIZER_DIR ?? path.resolve(repoRoot, '../shared/fixtures/internlm2-tokenizer'),
-    });
-    fs.rmSync(ckpt, { recursive: true, force: true });
-    fs.renameSync(tmp, ckpt);
-  }
+  const ckpt = await benchCheckpoint(path.join(dir, 'checkpoint'), SIZES, 1);
   const built = new Map<string, string>();
   for (const b of BUILDS) {
     const result = await buildModel(ckpt, {
@@ -275,14 +265,33 @@ function prefillFlopsPerToken(promptTokens: number): number {
   return 2 * (SIZES.llm.numHiddenLayers * perLayer + (h * VOCAB) / promptTokens);
 }
 
+/**
+ * A random checkpoint of `sizes` with the real tokenizer in `ckpt`, made once (written beside it, then renamed, so
+ * an interrupted run never leaves half a checkpoint). Returns `ckpt`.
+ */
+export async function benchCheckpoint(ckpt: string, sizes: ModelSizes, seed: number): Promise<string> {
+  if (fs.existsSync(path.join(ckpt, 'model.safetensors'))) return ckpt;
+  const tmp = `${ckpt}.tmp-${process.pid}`;
+  await makeTinyCheckpoint(tmp, {
+    seed,
+    sizes,
+    tokenizerDir:
+      process.env.BENCH_TOKENIZER_DIR ?? path.resolve(repoRoot, '../shared/fixtures/internlm2-tokenizer'),
+  });
+  fs.rmSync(ckpt, { recursive: true, force: true });
+  fs.renameSync(tmp, ckpt);
+  return ckpt;
+}
+
 /** FLOPs of the vision encoder per tile: patch embedding, layers (linears + attention), pixel shuffle MLP. */
-function visionFlopsPerTile(): number {
-  const v = SIZES.vision;
+export function visionFlopsPerTile(sizes: ModelSizes = SIZES): number {
+  const v = sizes.vision;
+  const h = sizes.llm.hiddenSize;
   const tokens = 1025;
   const d = v.hiddenSize;
   const perLayer = 2 * tokens * (4 * d * d + 2 * d * v.intermediateSize) + 4 * tokens * tokens * d;
   const patch = 2 * 1024 * (3 * 14 * 14) * d;
-  const mlp = 2 * 256 * (4 * d * SIZES.llm.hiddenSize + SIZES.llm.hiddenSize * SIZES.llm.hiddenSize);
+  const mlp = 2 * 256 * (4 * d * h + h * h);
   return v.numHiddenLayers * perLayer + patch + mlp;
 }
 
