@@ -18,6 +18,8 @@ export interface RunReportFiles {
   csv: string;
   html: string;
   charts: string[];
+  /** What summary.json holds, for callers that go on with it (sweep) instead of reading the run again. */
+  built: RunSummary;
 }
 
 export interface RunReportOptions {
@@ -74,6 +76,7 @@ export async function writeRunReport(runDir: string, opts: RunReportOptions = {}
     csv: path.join(runDir, 'results.csv'),
     html: path.join(runDir, 'report.html'),
     charts: [],
+    built: summary,
   };
   await writeFileAtomic(files.summary, JSON.stringify(summary, null, 2) + '\n');
   await writeFileAtomic(files.markdown, renderMarkdown(summary));

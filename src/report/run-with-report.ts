@@ -5,19 +5,22 @@
 import { mergeRuns, type MergeOptions, type MergeSummary } from '../runner/merge.ts';
 import { runEvaluation, type RunOptions, type RunSummary } from '../runner/run-evaluation.ts';
 import { writeRunReport } from './run-report.ts';
+import type { RunSummary as ReportSummary } from './summary.ts';
 
 export interface ReportStep {
   /** Path of report.html when it was written. */
   path?: string;
   /** Why there is no report (the run folder is kept either way). */
   note?: string;
+  /** The run's summary the report was made from. */
+  summary?: ReportSummary;
 }
 
 /** Writes the run's report; a failure becomes a note, never an exception: the finished run must not be lost. */
 export async function writeReportStep(runDir: string): Promise<ReportStep> {
   try {
     const files = await writeRunReport(runDir);
-    return { path: files.html };
+    return { path: files.html, summary: files.built };
   } catch (err) {
     return { note: `report: writeRunReport failed: ${(err as Error).message}` };
   }

@@ -125,12 +125,10 @@ export async function runSweep(
     );
   const points: SweepPoint[] = [];
   await runSweepGrid(gridOpts, log, async (run) => {
-    // A run made now gets its report at once; a reused one keeps the report it has.
-    if (!run.reused) {
-      const step = await writeReportStep(run.runDir);
-      if (step.note) log(step.note);
-    }
-    const summary = await buildSummary(await loadRun(run.runDir));
+    // A run made now gets its report at once (and its summary from it); a reused one keeps the report it has.
+    const step = run.reused ? {} : await writeReportStep(run.runDir);
+    if (step.note) log(step.note);
+    const summary = step.summary ?? (await buildSummary(await loadRun(run.runDir)));
     points.push({ ...run, rows: summary.rows });
   });
   const files: string[] = [];
