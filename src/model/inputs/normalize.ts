@@ -48,7 +48,9 @@ export function normalizeRgbInto(
   if (
     LITTLE_ENDIAN &&
     size % 4 === 0 &&
-    (src.byteOffset + srcOffset) % 4 === 0 &&
+    // normalizeWords reads 32-bit words from the view's own start, so both offsets must be word-aligned.
+    src.byteOffset % 4 === 0 &&
+    srcOffset % 4 === 0 &&
     srcStride % 4 === 0 &&
     src.buffer instanceof ArrayBuffer
   ) {

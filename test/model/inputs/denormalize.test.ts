@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { denormalizeTiles, NORMALIZE_LUT, normalizeTiles } from '../../../src/model/inputs/normalize.ts';
+import {
+  denormalizeTiles,
+  NORMALIZE_LUT,
+  normalizeRgbInto,
+  normalizeTiles,
+} from '../../../src/model/inputs/normalize.ts';
 
 describe('denormalizeTiles recovers the RGB bytes of normalised tiles exactly', () => {
   it('every byte value of every channel, in two tiles', () => {
@@ -36,5 +41,24 @@ describe('denormalizeTiles recovers the RGB bytes of normalised tiles exactly', 
 
   it('rejects too few values', () => {
     expect(() => denormalizeTiles(new Float32Array(10), 1, 4)).toThrow(/cannot hold 1 tiles/);
+  });
+});
+
+describe('normalizeRgbInto reads a tile at any byte alignment of its source view', () => {
+  it.each([
+    [0, 0],
+    [2, 2], // view and offset both off a word boundary, their sum on it
+    [1, 3],
+    [4, 0],
+  ])('view at byte %i, tile at offset %i: the same values as an aligned copy', (viewAt, tileAt) => {
+    const size = 8;
+    const stride = size * 3;
+    const backing = new Uint8Array(viewAt + tileAt + size * stride);
+    for (let i = 0; i < backing.length; i++) backing[i] = (i * 37) & 255;
+    const view = backing.subarray(viewAt);
+    const got = new Float32Array(3 * size * size);
+    normalizeRgbInto(view, tileAt, stride, size, got, 0);
+    const aligned = view.slice(tileAt, tileAt + size * stride);
+    expect(Array.from(got)).toEqual(Array.from(normalizeTiles([aligned], size)));
   });
 });
