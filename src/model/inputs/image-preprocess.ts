@@ -94,14 +94,19 @@ function takePixelValues(length: number): Float32Array {
   return a;
 }
 
+/** True when `v` spans a whole (non-shared) ArrayBuffer: only then can the buffer be reused or transferred. */
+export function ownsWholeBuffer(v: ArrayBufferView): boolean {
+  const b = v.buffer;
+  return b instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === b.byteLength;
+}
+
 /**
  * Gives an image's `pixelValues` buffer back for reuse by a later `preprocessImage` in this thread (the
  * PreprocessPool's `release` sends it back to a worker). Only for a caller that is done with the image: its
  * pixel values are overwritten later. A buffer that is not a whole ArrayBuffer is ignored.
  */
 export function releasePixelValues(values: Float32Array): void {
-  const b = values.buffer;
-  if (!(b instanceof ArrayBuffer) || values.byteOffset !== 0 || values.byteLength !== b.byteLength) return;
+  if (!ownsWholeBuffer(values)) return;
   if (values.length === 0 || spareBytes + values.byteLength > SPARE_MAX_BYTES) return;
   const list = spare.get(values.length) ?? [];
   if (list.includes(values)) return;

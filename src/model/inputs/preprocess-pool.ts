@@ -27,6 +27,7 @@ import {
 import { decodeImage } from './image-decode.ts';
 import { sharedResampler } from './pillow-resample-wasm.ts';
 import {
+  ownsWholeBuffer,
   preprocessDecoded,
   preprocessedImage,
   releasePixelValues,
@@ -184,8 +185,8 @@ export class PreprocessPool {
     const values = image.pixelValues;
     if (this.closed || values.length === 0) return;
     if (this.size === 0) return releasePixelValues(values);
-    const b = values.buffer;
-    if (!(b instanceof ArrayBuffer) || values.byteOffset !== 0 || values.byteLength !== b.byteLength) return;
+    if (!ownsWholeBuffer(values)) return;
+    const b = values.buffer as ArrayBuffer;
     // Back to the worker that made it (each gets back what it allocated), else any live one.
     const from = this.madeBy.get(values);
     const slot = from && this.slots.includes(from) ? from : this.slots[0];
@@ -278,13 +279,8 @@ export class PreprocessPool {
 function transferable(image: PreprocessedImage): { data: PreprocessedImageData; transfer: ArrayBuffer[] } {
   const transfer: ArrayBuffer[] = [];
   const own = (v: Float32Array, copy: (v: Float32Array) => Float32Array): Float32Array => {
-    const b = v.buffer;
-    if (
-      b instanceof ArrayBuffer &&
-      v.byteOffset === 0 &&
-      v.byteLength === b.byteLength &&
-      !transfer.includes(b)
-    ) {
+    const b = v.buffer as ArrayBuffer;
+    if (ownsWholeBuffer(v) && !transfer.includes(b)) {
       transfer.push(b);
       return v;
     }
