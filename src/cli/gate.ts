@@ -12,6 +12,7 @@ import { GateInputError, type GateResult } from '../report/gate.ts';
 import { renderGateMarkdown, renderGateText, renderJunit } from '../report/gate-report.ts';
 import { gateRuns } from '../report/gate-runs.ts';
 import { loadThresholds, type TaskThreshold } from '../report/gate-thresholds.ts';
+import { commaList } from './run.ts';
 
 export interface GateArgs {
   runs: string[];
@@ -30,12 +31,6 @@ export interface GateArgs {
   seed: number;
 }
 
-const list = (s: string | undefined) =>
-  s
-    ?.split(',')
-    .map((x) => x.trim())
-    .filter((x) => x !== '');
-
 function nonNegative(flag: string, v: number | undefined): number | undefined {
   if (v !== undefined && !(Number.isFinite(v) && v >= 0))
     throw new GateInputError(`--${flag} ${v}: give a number ≥ 0 (card units)`);
@@ -51,7 +46,7 @@ export async function gateFromArgs(args: GateArgs): Promise<GateResult> {
     precision: nonNegative('precision', args.precision),
     minSamples: nonNegative('min-samples', args['min-samples']),
   };
-  const tasks = list(args.tasks);
+  const tasks = commaList(args.tasks);
   if (args['against-card']) {
     if (args.runs.length !== 1)
       throw new GateInputError(`--against-card checks one run folder, got ${args.runs.length}`);
@@ -68,7 +63,7 @@ export async function gateFromArgs(args: GateArgs): Promise<GateResult> {
   return gateRuns(args.runs[0], args.runs[1], {
     tasks,
     alpha: args.alpha,
-    vary: list(args.vary),
+    vary: commaList(args.vary),
     thresholds,
     flags,
     seed: args.seed,

@@ -158,17 +158,20 @@ export function runOptions<T>(y: Argv<T>, opts: { variantList?: boolean } = {}) 
     });
 }
 
+/** The items of a comma-separated flag value, trimmed, empty ones dropped (undefined stays undefined). */
+export function commaList(text: string | undefined): string[] | undefined {
+  return text
+    ?.split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+}
+
 /** RunOptions from the shared flags (everything but the abort signal). */
 export function runOptionsFromArgs(argv: RunArgs): RunOptions {
   const concurrency = argv.concurrency;
   return {
     model: argv.model,
-    tasks: argv.tasks
-      ? argv.tasks
-          .split(',')
-          .map((t) => t.trim())
-          .filter((t) => t !== '')
-      : undefined,
+    tasks: argv.tasks ? commaList(argv.tasks) : undefined,
     preset: argv.preset,
     maxTiles: argv['max-tiles'],
     engine: engineOptionsFromArgs(argv),

@@ -6,7 +6,7 @@ import type { CommandModule } from 'yargs';
 import { loadThresholds } from '../report/gate-thresholds.ts';
 import { enableDecodedImageCache } from '../model/inputs/decoded-image-cache.ts';
 import { runSweep } from '../report/sweep.ts';
-import { runOptions, runOptionsFromArgs, type RunArgs } from './run.ts';
+import { commaList, runOptions, runOptionsFromArgs, type RunArgs } from './run.ts';
 
 type SweepArgs = Omit<RunArgs, 'max-tiles'> & {
   'max-tiles': string;
@@ -15,10 +15,7 @@ type SweepArgs = Omit<RunArgs, 'max-tiles'> & {
 };
 
 function parseList(text: string, flag: string): string[] {
-  const items = text
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
+  const items = commaList(text) ?? [];
   if (!items.length) throw new Error(`--${flag}: give a comma-separated list`);
   return items;
 }

@@ -18,7 +18,12 @@ import {
   type CardTaskResult,
   type CardVerdict,
 } from './gate.ts';
-import { thresholdFor, type TaskThreshold, type Thresholds } from './gate-thresholds.ts';
+import {
+  thresholdFor,
+  unknownThresholdTasks,
+  type TaskThreshold,
+  type Thresholds,
+} from './gate-thresholds.ts';
 import { buildSummary, UNIT_MAX, type SummaryRow } from './summary.ts';
 
 export interface CardRule {
@@ -162,8 +167,9 @@ export async function checkAgainstCard(dir: string, options: CardCheckOptions = 
       `${run.name}: no checked task has a card value to compare with (${tasks.map((t) => `${t.task}: ${t.reason}`).join('; ')})`,
     );
   const notes: string[] = [];
-  const unknown = Object.keys(options.thresholds?.tasks ?? {}).filter(
-    (t) => !summary.rows.some((r) => r.task === t),
+  const unknown = unknownThresholdTasks(
+    options.thresholds,
+    summary.rows.map((r) => r.task),
   );
   if (unknown.length) notes.push(`thresholds name tasks this run does not have: ${unknown.join(', ')}`);
   return {

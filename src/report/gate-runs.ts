@@ -23,7 +23,12 @@ import {
   type PairedGateResult,
   type PairedTaskResult,
 } from './gate.ts';
-import { thresholdFor, type TaskThreshold, type Thresholds } from './gate-thresholds.ts';
+import {
+  thresholdFor,
+  unknownThresholdTasks,
+  type TaskThreshold,
+  type Thresholds,
+} from './gate-thresholds.ts';
 import { isBinary, pairedScoreDifference } from './paired-stats.ts';
 import { loadPredictions, loadRun, type RunData, type TaskScore } from './run-data.ts';
 
@@ -196,8 +201,9 @@ export async function gateRuns(
       ),
     );
   }
-  const unknown = Object.keys(options.thresholds?.tasks ?? {}).filter(
-    (t) => !a.scores.some((s) => s.task === t),
+  const unknown = unknownThresholdTasks(
+    options.thresholds,
+    a.scores.map((s) => s.task),
   );
   if (unknown.length) notes.push(`thresholds name tasks the runs do not have: ${unknown.join(', ')}`);
   return {

@@ -112,3 +112,11 @@ export function thresholdFor(
     minSamples: pick('minSamples'),
   };
 }
+
+/** Tasks a thresholds file names that are not among `known` (gate and card check note them, in file order). */
+export function unknownThresholdTasks(
+  thresholds: Thresholds | null | undefined,
+  known: readonly string[],
+): string[] {
+  return Object.keys(thresholds?.tasks ?? {}).filter((t) => !known.includes(t));
+}
