@@ -7,6 +7,7 @@ import type { Aggregate, Resampling, ScoreInput, Scorer } from './scorer.ts';
 import { FieldError, requireString, singleAnswer } from './field-error.ts';
 import { yornExtraction } from './yorn.ts';
 import { bootstrapCi, mean } from './bootstrap.ts';
+import { pushTo } from './aggregate-helpers.ts';
 
 /** The `index` field (VLMEvalKit's string index, e.g. `VD_figure_0_0_0`), else `id`. */
 function indexOf(input: ScoreInput): string {
@@ -80,48 +81,39 @@ export const hallusionbenchScorer: Scorer = {
       score: scores[i].score,
     }));
     const r = hallusionRating(units);
-    const clusters = new Map<string, HallusionUnit[]>();
-    for (const u of units) {
-      const k = `${u.l2}_${u.ids.setId}`;
-      (clusters.get(k) ?? clusters.set(k, []).get(k)!).push(u);
-    }
-    // Resampled clusters get distinct ids so that a cluster drawn twice counts as two groups.
-    const ci95 = bootstrapCi([...clusters.values()], (cs) =>
-      overall(
-        hallusionRating(
-          cs.flatMap((c, j) => c.map((u) => ({ ...u, ids: { ...u.ids, setId: `${u.ids.setId}#${j}` } }))),
-        ),
-      ),
+    const sets = hallusionResampling(inputs);
+    const ci95 = bootstrapCi(
+      sets.units.map((_, u) => u),
+      (drawn) => sets.score(drawn, scores),
     );
     const breakdown: Record<string, number> = { aAcc: r.aAcc, fAcc: r.fAcc, qAcc: r.qAcc };
     return { metric: 'hallusionbench', n: units.length, score: overall(r), ci95, breakdown, unit: 'x100' };
   },
-  /** Sets (`{l2}_{set_id}`) as the aggregate's CI draws them; a set drawn twice counts as two sets. */
-  resampling(inputs): Resampling {
-    const meta = inputs.map((input) => ({
-      l2: String(input['l2-category']),
-      ids: hallusionIds(indexOf(input)),
-    }));
-    const bySet = new Map<string, number[]>();
-    meta.forEach((m, i) => {
-      const k = `${m.l2}_${m.ids.setId}`;
-      (bySet.get(k) ?? bySet.set(k, []).get(k)!).push(i);
-    });
-    const units = [...bySet.values()];
-    return {
-      units,
-      score: (drawn, scores) =>
-        overall(
-          hallusionRating(
-            drawn.flatMap((u, j) =>
-              units[u].map((i) => ({
-                l2: meta[i].l2,
-                ids: { ...meta[i].ids, setId: `${meta[i].ids.setId}#${j}` },
-                score: scores[i].score,
-              })),
-            ),
+  resampling: hallusionResampling,
+};
+
+/** Sets (`{l2}_{set_id}`), the unit of the aggregate's CI and of the gate's draws; a set drawn twice counts twice. */
+function hallusionResampling(inputs: readonly ScoreInput[]): Resampling {
+  const meta = inputs.map((input) => ({
+    l2: String(input['l2-category']),
+    ids: hallusionIds(indexOf(input)),
+  }));
+  const bySet = new Map<string, number[]>();
+  meta.forEach((m, i) => pushTo(bySet, `${m.l2}_${m.ids.setId}`, i));
+  const units = [...bySet.values()];
+  return {
+    units,
+    score: (drawn, scores) =>
+      overall(
+        hallusionRating(
+          drawn.flatMap((u, j) =>
+            units[u].map((i) => ({
+              l2: meta[i].l2,
+              ids: { ...meta[i].ids, setId: `${meta[i].ids.setId}#${j}` },
+              score: scores[i].score,
+            })),
           ),
         ),
-    };
-  },
-};
+      ),
+  };
+}
