@@ -66,7 +66,7 @@ export const chatCommand: CommandModule<object, Args> = {
         type: 'boolean',
         default: false,
         describe:
-          'Print {input_ids, output_ids, text, tiles, finish_reason, timings} as JSON (timings include threads and decode_context_tokens)',
+          'Print {input_ids, output_ids, text, tiles, finish_reason, timings} as JSON (timings include threads, kv_cache and decode_context_tokens)',
       })
       .option('dump-logits', {
         type: 'string',

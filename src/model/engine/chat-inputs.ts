@@ -67,8 +67,14 @@ export async function loadChatImages(
 }
 
 /** The `chat --json` object. */
-/** `chat --json`: `threads` is the engine's intra-op thread count (EngineInfo.threads). */
-export function chatResultJson(r: ChatResult, engine: { threads: number }): Record<string, unknown> {
+/**
+ * `chat --json`: `threads` is the engine's intra-op thread count (EngineInfo.threads), `kv_cache` how the decoder's
+ * cache is written (EngineInfo.kvCache).
+ */
+export function chatResultJson(
+  r: ChatResult,
+  engine: { threads: number; kvCache?: string },
+): Record<string, unknown> {
   return {
     input_ids: r.inputIds,
     output_ids: r.outputIds,
@@ -86,6 +92,7 @@ export function chatResultJson(r: ChatResult, engine: { threads: number }): Reco
       decode_tokens_per_s: r.timings.decodeTokensPerSecond,
       decode_context_tokens: r.timings.decodeContextTokens,
       threads: engine.threads,
+      kv_cache: engine.kvCache ?? null,
       // Per decode step: host<->device bytes (0 on the CPU provider) and kernels (nodes) run, device ones apart.
       host_to_device_bytes_per_decode_step: r.timings.decodeStep?.hostToDeviceBytes ?? null,
       device_to_host_bytes_per_decode_step: r.timings.decodeStep?.deviceToHostBytes ?? null,

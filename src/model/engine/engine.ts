@@ -103,6 +103,8 @@ export interface EngineInfo {
   readonly device: EngineDevice;
   /** ORT intra-op threads per session (resolved: the default is every core). */
   readonly threads: number;
+  /** How the decoder's KV cache is written: 'in-place' or 'append' on the host (sessions.ts HostKvBinding), 'device'. */
+  readonly kvCache: OnnxModel['kvBinding'];
   /** The resolved options the engine was loaded with. */
   readonly options: EngineOptions;
   readonly checkpointHash: string;
@@ -167,6 +169,7 @@ export class InternVLEngine {
       variant: built.variant,
       device: opts.device,
       threads: opts.threads,
+      kvCache: model.kvBinding,
       options: opts,
       checkpointHash: built.checkpointHash,
       numImageToken: built.vision.numImageToken,

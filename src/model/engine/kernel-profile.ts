@@ -78,7 +78,7 @@ export class KernelProfile {
   }
 
   /** Ends profiling of `session` (ORT then stops profiling it) and returns the events; the folder is removed. */
-  finish(session: { endProfiling(): void | Promise<void> }): ProfileEvent[] {
+  finish(session: { endProfiling(): unknown }): ProfileEvent[] {
     if (this.finished) return [];
     this.finished = true;
     try {

@@ -10,9 +10,11 @@ import {
   openSession,
   planSessions,
   type DecoderPlan,
+  type HostKvBinding,
   type SessionPlan,
   type SessionSettings,
 } from './sessions.ts';
+import { NativeSession, nativeUnavailable, type NativeTensor } from './ort-native.ts';
 // Device residency (issue 15): the WebGPU path lives in these files; this class only dispatches to it.
 import { DeviceKernels } from './device-kernels.ts';
 import { DeviceKvDecoder } from './device-kv-cache.ts';
@@ -74,7 +76,12 @@ export class OnnxModel implements CausalDecoder {
   readonly meter = new TransferMeter();
   private readonly runVision: MeteredSession;
   private readonly runEmbed: MeteredSession;
-  private readonly runDecoder: MeteredSession;
+  /** The decoder through onnxruntime-node (device and 'append' paths), or null when it runs through the C API. */
+  private readonly runDecoder: MeteredSession | null;
+  /** The decoder through onnxruntime's C API, the host cache bound as past and present ('in-place'). */
+  private readonly nativeDecoder: NativeSession | null;
+  /** How the decoder's KV cache gets each run's new slots (sessions.ts HostKvBinding), or 'device'. */
+  readonly kvBinding: HostKvBinding | 'device';
   /** true: KV cache and activations stay on the device (DecoderPlan kvCache.location 'device'). */
   readonly resident: boolean;
   /** The device path (WebGPU residency), null when the KV cache and activations stay on the host. */
@@ -90,19 +97,36 @@ export class OnnxModel implements CausalDecoder {
     readonly info: BuiltModelInfo,
     readonly vision: ort.InferenceSession,
     readonly embedder: ort.InferenceSession,
-    readonly decoder: ort.InferenceSession,
+    /** onnxruntime-node's decoder session, or the C API's ('in-place' host cache). */
+    readonly decoder: ort.InferenceSession | NativeSession,
     /** Tiles per vision run (bounds activation memory). */
     readonly visionBatch: number,
     /** How the decoder is driven on this provider (sessions.ts). */
-    readonly plan: DecoderPlan = { kvCache: { location: 'cpu' } },
+    readonly plan: DecoderPlan = { kvCache: { location: 'cpu', binding: 'append' } },
     private readonly profile: KernelProfile | null = null,
   ) {
     this.resident = plan.kvCache.location === 'device';
     this.runVision = new MeteredSession(vision, info.files.vision, this.resident, this.meter);
     this.runEmbed = new MeteredSession(embedder, info.files.embed, this.resident, this.meter);
-    this.runDecoder = new MeteredSession(decoder, info.files.decoder, this.resident, this.meter);
+    if (decoder instanceof NativeSession) {
+      if (plan.kvCache.location !== 'cpu' || plan.kvCache.binding !== 'in-place') {
+        throw new Error(
+          `${info.files.decoder}: a C API decoder session serves the 'in-place' host cache only`,
+        );
+      }
+      this.nativeDecoder = decoder;
+      this.runDecoder = null;
+    } else {
+      if (plan.kvCache.location === 'cpu' && plan.kvCache.binding === 'in-place') {
+        throw new Error(`${info.files.decoder}: the 'in-place' host cache needs the C API decoder session`);
+      }
+      this.nativeDecoder = null;
+      this.runDecoder = new MeteredSession(decoder, info.files.decoder, this.resident, this.meter);
+    }
+    this.kvBinding = plan.kvCache.location === 'device' ? 'device' : plan.kvCache.binding;
     this.kernels = this.resident ? new DeviceKernels(this.meter) : null;
-    this.deviceKv = this.kernels ? new DeviceKvDecoder(info, this.runDecoder, this.kernels) : null;
+    this.deviceKv =
+      this.kernels && this.runDecoder ? new DeviceKvDecoder(info, this.runDecoder, this.kernels) : null;
     this.hidden = info.llm.hidden;
     this.vocab = info.llm.vocab;
     this.pastNames = Array.from({ length: info.llm.layers }, (_, i) => ({
@@ -118,7 +142,7 @@ export class OnnxModel implements CausalDecoder {
         );
       }
     }
-    const added = this.pastNames[0]?.qkv;
+    const added = this.nativeDecoder ? `present.0.key` : this.pastNames[0]?.qkv;
     if ((added && !decoder.outputNames.includes(added)) || info.llm.ropeTheta === undefined) {
       throw new Error(
         `${info.files.decoder}: no output '${added}' or no llm.ropeTheta in build.json: it was built by builder ` +
@@ -141,23 +165,42 @@ export class OnnxModel implements CausalDecoder {
     const resident = plan.decoder.kvCache.location === 'device';
     const deviceOutputs = resident ? { preferredOutputLocation: 'gpu-buffer' as const } : {};
     const profile = settings.countKernels === false ? null : new KernelProfile();
+    let decoderPlan = plan.decoder;
+    if (decoderPlan.kvCache.location === 'cpu' && decoderPlan.kvCache.binding === 'in-place') {
+      const why = await nativeUnavailable();
+      if (why) {
+        warnOnce(
+          `onnxruntime's C API cannot load (${why}): the decoder copies its KV cache each step ('append')`,
+        );
+        decoderPlan = { ...decoderPlan, kvCache: { location: 'cpu', binding: 'append' } };
+      }
+    }
+    const native = decoderPlan.kvCache.location === 'cpu' && decoderPlan.kvCache.binding === 'in-place';
     const vision = await openSession(info.files.vision, settings, { ...plan.session, ...deviceOutputs });
     const embed = await openSession(info.files.embed, settings, { ...plan.session, ...deviceOutputs });
-    const decoder = await openSession(info.files.decoder, settings, {
-      ...plan.session,
-      ...(profile?.sessionOptions() ?? {}),
-    });
-    const cacheMeta = decoder.inputMetadata.find((m) => m.name === 'past_key_values.0.key');
-    if (!resident && cacheMeta?.isTensor && cacheMeta.type === 'float16') {
+    const decoder = native
+      ? await NativeSession.open(info.files.decoder, {
+          threads: settings.threads ?? 0,
+          ...(profile ? { profileFilePrefix: profile.sessionOptions().profileFilePrefix } : {}),
+        })
+      : await openSession(info.files.decoder, settings, {
+          ...plan.session,
+          ...(profile?.sessionOptions() ?? {}),
+        });
+    const cacheType =
+      decoder instanceof NativeSession
+        ? decoder.inputTypes.get('past_key_values.0.key')
+        : tensorType(decoder.inputMetadata.find((m) => m.name === 'past_key_values.0.key'));
+    if (!resident && cacheType === 'float16') {
       profile?.discard();
-      await Promise.all([vision.release(), embed.release(), decoder.release()]);
+      await Promise.all([vision.release(), embed.release(), releaseSession(decoder)]);
       throw new Error(
         `${info.files.decoder}: built for fp16 compute (fp16 KV cache), which runs on GPU providers only; ` +
           `use --device webgpu, or build with fp32 compute for --device ${settings.device}`,
       );
     }
     const tiles = settings.visionBatch ?? defaultVisionBatch(settings.device);
-    return new OnnxModel(info, vision, embed, decoder, tiles, plan.decoder, profile);
+    return new OnnxModel(info, vision, embed, decoder, tiles, decoderPlan, profile);
   }
 
   /** host↔device bytes and kernels per decode step since the last `resetCosts`. */
@@ -375,12 +418,44 @@ export class OnnxModel implements CausalDecoder {
     return lastLogits;
   }
 
+  /**
+   * One decoder run on `buffers` through the C API ('in-place'): each cache tensor is bound as its layer's
+   * `past_key_values.*` and as its `present.*`, so GroupQueryAttention reads the written slots where they lie and
+   * writes the new ones (rotated K, V) into them; only the logits come back.
+   */
+  private async runInPlace(
+    session: NativeSession,
+    input: DecoderStepInput,
+    buffers: CacheBuffers,
+  ): Promise<Float32Array> {
+    const { batch, seq } = input;
+    const total = input.attentionMask.length / batch;
+    const inputs: Record<string, NativeTensor> = {
+      inputs_embeds: { data: input.embeds as Float32Array, dims: [batch, seq, this.hidden] },
+      attention_mask: { data: input.attentionMask, dims: [batch, total] },
+    };
+    const bound: Record<string, NativeTensor> = {};
+    this.pastNames.forEach((p, i) => {
+      const key = buffers.tensors[2 * i];
+      const value = buffers.tensors[2 * i + 1];
+      inputs[p.key] = { data: key.data as Float32Array, dims: key.dims };
+      inputs[p.value] = { data: value.data as Float32Array, dims: value.dims };
+      bound[`present.${i}.key`] = inputs[p.key];
+      bound[`present.${i}.value`] = inputs[p.value];
+    });
+    const { logits } = await session.run(inputs, bound, ['logits']);
+    if (!(logits.data instanceof Float32Array)) throw new Error(`${session.file}: logits are not float32`);
+    return lastPositionLogits(logits.data, batch, logits.dims[1], this.vocab);
+  }
+
   /** One decoder run of `input` on `buffers`, whose first `pastLength` slots are written; appends the new slots. */
   private async run(
     input: DecoderStepInput,
     buffers: CacheBuffers,
     pastLength: number,
   ): Promise<Float32Array> {
+    if (this.nativeDecoder) return this.runInPlace(this.nativeDecoder, input, buffers);
+    if (!this.runDecoder) throw new Error(`${this.info.files.decoder}: no decoder session`);
     const { batch, seq } = input;
     const total = pastLength + seq;
     const feeds: Record<string, ort.Tensor> = {
@@ -522,6 +597,22 @@ export class OnnxModel implements CausalDecoder {
     this.deviceKv?.close();
     await this.kernels?.close();
     this.profile?.discard();
-    await Promise.all([this.vision.release(), this.embedder.release(), this.decoder.release()]);
+    await Promise.all([this.vision.release(), this.embedder.release(), releaseSession(this.decoder)]);
   }
+}
+
+function tensorType(meta: ort.InferenceSession.ValueMetadata | undefined): string | undefined {
+  return meta?.isTensor ? meta.type : undefined;
+}
+
+async function releaseSession(s: ort.InferenceSession | NativeSession): Promise<void> {
+  if (s instanceof NativeSession) s.release();
+  else await s.release();
+}
+
+const warned = new Set<string>();
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  process.stderr.write(`warning: ${message}\n`);
 }

@@ -9,10 +9,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
 import { ENGINE_DEVICES, type EngineDevice } from './devices.ts';
 import type { EngineOptions } from './engine-options.ts';
+import { ortBinaryDir } from './ort-native.ts';
 
 export { ENGINE_DEVICES, type EngineDevice };
 
@@ -48,13 +48,6 @@ export const CUDA_INSTALL_HINT =
   "onnxruntime-node`; the env var wins over the project's .npmrc `onnxruntime-node-install=skip`). It downloads " +
   'Microsoft.ML.OnnxRuntime.Gpu.Linux from NuGet into node_modules/onnxruntime-node/bin/napi-v6/linux/x64/ ' +
   '(libonnxruntime_providers_cuda.so, libonnxruntime_providers_shared.so).';
-
-/** Folder holding the native binding and provider libraries of onnxruntime-node. */
-function ortBinaryDir(): string {
-  const require = createRequire(import.meta.url);
-  const entry = require.resolve('onnxruntime-node');
-  return path.resolve(path.dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
-}
 
 /** Provider library that must exist for a non-bundled backend, per platform. */
 function providerLibrary(device: EngineDevice): string | undefined {
@@ -125,12 +118,14 @@ export function sessionOptions(settings: SessionSettings): ort.InferenceSession.
  * - 'device' for WebGPU (issue 15): onnxruntime-node 1.30 binds WebGPU buffers as inputs and as pre-allocated
  *   outputs, so the cache stays on the GPU (device-kv-cache.ts: bound as past_key_values.* and present.*, GQA
  *   appends in place) and embeddings pass from session to session as device tensors; only logits come back.
- * - 'cpu' for the CPU provider (onnx-model.ts: host memory fed whole as past, appended from each layer's qkv output) and
- *   for CUDA: the Node binding knows only the WebGPU buffer memory type, so CUDA tensors cannot be bound from
- *   JavaScript in 1.30 (model-runtime.md, "Fused decoder and device residency").
+ * - 'cpu' for the CPU provider and for CUDA: host memory (onnx-model.ts). On the CPU provider the cache is bound
+ *   'in-place' (HostKvBinding). CUDA 'append's: the Node binding knows only the WebGPU buffer memory type, so CUDA
+ *   tensors cannot be bound from JavaScript in 1.30 (model-runtime.md, "Fused decoder and device residency"), and
+ *   the C API session (ort-native.ts) runs the CPU provider only.
  */
 export interface DecoderPlan {
-  readonly kvCache: { readonly location: 'cpu' | 'device' };
+  readonly kvCache:
+    { readonly location: 'device' } | { readonly location: 'cpu'; readonly binding: HostKvBinding };
   /**
    * Longest prompt chunk per decoder run; longer prefills run row by row in chunks of at most this many tokens.
    * WebGPU: ORT 1.30's GroupQueryAttention gives wrong results from 32 new tokens per run on (max abs diff 0.27 at
@@ -142,6 +137,26 @@ export interface DecoderPlan {
 
 export const WEBGPU_PREFILL_CHUNK = 31;
 
+/**
+ * How a host KV cache gets each run's new slots:
+ * - 'in-place': the decoder runs through onnxruntime's C API (ort-native.ts) with the cache bound as both
+ *   `past_key_values.*` and `present.*`, so GroupQueryAttention writes the new slots into it and reads the past
+ *   where it lies. onnxruntime-node cannot do this on the CPU provider (it copies every fetched output back: the
+ *   whole cache per step), and without a shared buffer GQA zeroes a present buffer and copies the past into it every
+ *   step, the context-dependent part of a decode step (docs/engine-bench.md).
+ * - 'append': onnxruntime-node feeds the cache as past and fetches each layer's packed qkv; the engine writes the
+ *   new slots itself (onnx-model.ts appendFromQkv). The fallback where the C API cannot load.
+ * `INTERNVL_EVAL_HOST_KV=append|in-place` overrides the default ('in-place' on the CPU provider).
+ */
+export type HostKvBinding = 'in-place' | 'append';
+
+export function hostKvBinding(env: NodeJS.ProcessEnv = process.env): HostKvBinding {
+  const v = env.INTERNVL_EVAL_HOST_KV;
+  if (v === undefined || v === '') return 'in-place';
+  if (v === 'in-place' || v === 'append') return v;
+  throw new Error(`INTERNVL_EVAL_HOST_KV must be 'in-place' or 'append', got '${v}'`);
+}
+
 /** Everything decided per provider for an engine, in one place (as transformers.js decides in getSession). */
 export interface SessionPlan {
   readonly session: ort.InferenceSession.SessionOptions;
@@ -152,10 +167,9 @@ export function planSessions(options: SessionSettings): SessionPlan {
   return { session: sessionOptions(options), decoder: decoderPlan(options.device) };
 }
 
-export function decoderPlan(device: EngineDevice): DecoderPlan {
-  return device === 'webgpu'
-    ? { kvCache: { location: 'device' }, prefillChunk: WEBGPU_PREFILL_CHUNK }
-    : { kvCache: { location: 'cpu' } };
+export function decoderPlan(device: EngineDevice, env: NodeJS.ProcessEnv = process.env): DecoderPlan {
+  if (device === 'webgpu') return { kvCache: { location: 'device' }, prefillChunk: WEBGPU_PREFILL_CHUNK };
+  return { kvCache: { location: 'cpu', binding: device === 'cpu' ? hostKvBinding(env) : 'append' } };
 }
 
 /** Opens one ONNX file with the chosen provider; errors name the file and the provider. */

@@ -82,6 +82,7 @@ export class OnnxBackend implements Backend {
         builtDir: e.dir,
         checkpointHash: e.checkpointHash,
         threads: e.threads,
+        kvCache: e.kvCache,
         maxBatch,
         quant: e.built.quant,
         preprocessWorkers: this.preprocessPool.size,

@@ -115,6 +115,7 @@ describe('internvl-eval chat (real tokenizer)', () => {
     expect(json.output_ids.length).toBeLessThanOrEqual(3);
     expect(json.timings.prefill_ms).toBeGreaterThan(0);
     expect(json.timings.threads).toBe(1); // --threads 1
+    expect(json.timings.kv_cache).toBe('in-place'); // the CPU default: the C API binds the cache as past and present
     expect(json.timings.decode_context_tokens).toBe(json.input_ids.length);
     // Decode-step costs: nothing crosses host<->device on the CPU provider; kernels are counted once a step ran.
     expect(json.timings.host_to_device_bytes_per_decode_step).toBe(0);

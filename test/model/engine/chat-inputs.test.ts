@@ -97,7 +97,7 @@ describe('chat inputs', () => {
           decodeContextTokens: 2,
         },
       },
-      { threads: 3 },
+      { threads: 3, kvCache: 'in-place' },
     );
     expect(Object.keys(json)).toEqual([
       'input_ids',
@@ -108,6 +108,11 @@ describe('chat inputs', () => {
       'timings',
     ]);
     expect(json.input_ids).toEqual([1, 2]);
-    expect(json.timings).toMatchObject({ total_ms: 6, decode_context_tokens: 2, threads: 3 });
+    expect(json.timings).toMatchObject({
+      total_ms: 6,
+      decode_context_tokens: 2,
+      threads: 3,
+      kv_cache: 'in-place',
+    });
   });
 });

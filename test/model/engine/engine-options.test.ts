@@ -13,7 +13,7 @@ import {
   defaultPreprocessWorkers,
 } from '../../../src/model/cpu-cores.ts';
 import { resolveEngineOptions } from '../../../src/model/engine/engine-options.ts';
-import { planSessions } from '../../../src/model/engine/sessions.ts';
+import { decoderPlan, hostKvBinding, planSessions } from '../../../src/model/engine/sessions.ts';
 import { readBuildInfo } from '../../../src/model/graph/build-info.ts';
 import { VARIANT_TABLE, VARIANTS, variantSpec } from '../../../src/model/graph/variants.ts';
 
@@ -88,10 +88,30 @@ describe('planSessions', () => {
   it('sets the threads and the providers; WebGPU prefills in chunks, the cache stays on the host', () => {
     const cpu = planSessions({ device: 'cpu', threads: 2 });
     expect(cpu.session).toMatchObject({ executionProviders: ['cpu'], intraOpNumThreads: 2 });
-    expect(cpu.decoder).toEqual({ kvCache: { location: 'cpu' } });
+    expect(cpu.decoder).toEqual({ kvCache: { location: 'cpu', binding: hostKvBinding() } });
     const gpu = planSessions({ device: 'webgpu', threads: 2 });
     expect(gpu.session.executionProviders).toEqual(['webgpu', 'cpu']);
     expect(gpu.decoder.prefillChunk).toBe(31);
+  });
+});
+
+describe('host KV binding (sessions.ts decoderPlan)', () => {
+  it.each([
+    ['cpu', {}, { location: 'cpu', binding: 'in-place' }],
+    ['cpu', { INTERNVL_EVAL_HOST_KV: 'append' }, { location: 'cpu', binding: 'append' }],
+    ['cpu', { INTERNVL_EVAL_HOST_KV: 'in-place' }, { location: 'cpu', binding: 'in-place' }],
+    ['cpu', { INTERNVL_EVAL_HOST_KV: '' }, { location: 'cpu', binding: 'in-place' }],
+    // the C API session runs the CPU provider only; CUDA keeps onnxruntime-node
+    ['cuda', {}, { location: 'cpu', binding: 'append' }],
+    ['webgpu', { INTERNVL_EVAL_HOST_KV: 'append' }, { location: 'device' }],
+  ] as const)('%s with %j -> %j', (device, env, kvCache) => {
+    expect(decoderPlan(device, env).kvCache).toEqual(kvCache);
+  });
+
+  it('refuses an unknown INTERNVL_EVAL_HOST_KV value, naming the variable', () => {
+    expect(() => hostKvBinding({ INTERNVL_EVAL_HOST_KV: 'inplace' })).toThrow(
+      /INTERNVL_EVAL_HOST_KV must be 'in-place' or 'append', got 'inplace'/,
+    );
   });
 });
 

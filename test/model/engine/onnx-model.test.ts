@@ -1,7 +1,8 @@
 /**
- * The engine's static KV cache on a real built tiny model: allocated once per generation, fed whole as past, the
- * new slots written into it after each step, reused by the next generation of the same batch size; and the
- * onnxruntime-node behaviour that made us choose this over pre-allocated `present` fetches.
+ * The engine's static KV cache on a real built tiny model: allocated once per generation, the new slots written
+ * into it by each step (GQA itself through the C API, 'in-place'; or the engine from the qkv outputs, 'append'),
+ * reused by the next generation of the same batch size; the two bindings agree; and the onnxruntime-node
+ * behaviour that made the C API path necessary (a pre-allocated fetch comes back as a copy).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,14 +13,23 @@ import { makeTinyCheckpoint } from '../../../src/model/checkpoint/tiny.ts';
 import { readBuiltModelInfo, type BuiltModelInfo } from '../../../src/model/engine/built-model.ts';
 import type { DecoderStepOutput, KvCache } from '../../../src/model/engine/generate.ts';
 import { OnnxModel } from '../../../src/model/engine/onnx-model.ts';
-import { planSessions } from '../../../src/model/engine/sessions.ts';
+import { planSessions, type HostKvBinding } from '../../../src/model/engine/sessions.ts';
 import { buildModel } from '../../../src/model/graph/build.ts';
 import { runDecoder, type DecoderDims } from '../graph/ort-helpers.ts';
 
 let root: string;
 let info: BuiltModelInfo;
 let model: OnnxModel;
+/** onnxruntime-node's own session on the decoder: the reference the engine's steps are checked against. */
+let refSession: ort.InferenceSession;
 let dims: DecoderDims;
+
+/** The tiny model with its host cache bound one way or the other (sessions.ts HostKvBinding). */
+async function openWith(binding: HostKvBinding): Promise<OnnxModel> {
+  const settings = { device: 'cpu' as const, threads: 1 };
+  const plan = planSessions(settings);
+  return OnnxModel.open(info, settings, { ...plan, decoder: { kvCache: { location: 'cpu', binding } } });
+}
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'onnx-model-'));
@@ -27,12 +37,14 @@ beforeAll(async () => {
   const built = await buildModel(ckpt.dir, { variant: 'fp32', cacheDir: path.join(root, 'cache') });
   info = readBuiltModelInfo(built.dir);
   model = await OnnxModel.open(info, { device: 'cpu', threads: 1 });
+  refSession = await ort.InferenceSession.create(info.files.decoder, { intraOpNumThreads: 1 });
   const l = info.llm;
   dims = { layers: l.layers, kvHeads: l.kvHeads, headDim: l.headDim, hidden: l.hidden, vocab: l.vocab };
 });
 
 afterAll(async () => {
   await model?.close();
+  await refSession?.release();
   if (root) await rm(root, { recursive: true, force: true });
 });
 
@@ -53,7 +65,20 @@ function written(t: ort.Tensor, length: number): Float32Array {
 const ones = (n: number) => new BigInt64Array(n).fill(1n);
 const positions = (from: number, n: number) => BigInt64Array.from({ length: n }, (_, i) => BigInt(from + i));
 
-describe('OnnxModel static KV cache', () => {
+it('opens the decoder through the C API on the CPU provider by default (in-place cache)', () => {
+  expect(model.kvBinding).toBe('in-place');
+});
+
+describe.each(['in-place', 'append'] as const)('OnnxModel static KV cache (%s)', (binding) => {
+  let model: OnnxModel;
+  beforeAll(async () => {
+    model = await openWith(binding);
+    expect(model.kvBinding).toBe(binding);
+  });
+  afterAll(async () => {
+    await model?.close();
+  });
+
   it('prefill + decode steps: same cache tensors every step, their written slots equal the growing present', async () => {
     const prompt = [1, 40, 41, 42, 43];
     const next = [50, 51, 52];
@@ -74,7 +99,7 @@ describe('OnnxModel static KV cache', () => {
     expect(tensors[0].dims).toEqual([1, dims.kvHeads, capacity, dims.headDim]);
     // reference: the same steps letting `present` grow (no static buffer)
     let ref = await runDecoder(
-      model.decoder,
+      refSession,
       dims,
       embeds.slice(0, 5 * H),
       1,
@@ -95,7 +120,7 @@ describe('OnnxModel static KV cache', () => {
         capacity,
       });
       ref = await runDecoder(
-        model.decoder,
+        refSession,
         dims,
         embeds.slice((5 + s) * H, (6 + s) * H),
         1,
@@ -166,7 +191,7 @@ describe('OnnxModel static KV cache', () => {
     });
     expect(cacheTensors(out.present)[0].dims[2]).toBeGreaterThanOrEqual(4);
     expect(written(cacheTensors(out.present)[1], 3)).toEqual(before);
-    const full = await runDecoder(model.decoder, dims, embeds, 1, 4, [1, 1, 1, 1], [0, 1, 2, 3], null);
+    const full = await runDecoder(refSession, dims, embeds, 1, 4, [1, 1, 1, 1], [0, 1, 2, 3], null);
     expect(
       maxAbs(written(cacheTensors(out.present)[1], 4), full.present[0][1].data as Float32Array),
     ).toBeLessThan(1e-5);
@@ -224,6 +249,64 @@ describe('chunked prefill (the WebGPU plan)', () => {
   });
 });
 
+describe('in-place (C API) and append (onnxruntime-node) host caches', () => {
+  it('give the same logits and cache slots on a left-padded batch, prefill then greedy decode steps', async () => {
+    const append = await openWith('append');
+    try {
+      const ids = [1, 70, 71, 72, 73, 74, 0, 0, 1, 80, 81, 82];
+      const mask = [1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1];
+      const pos = [0, 1, 2, 3, 4, 5, 1, 1, 0, 1, 2, 3];
+      const embeds = await model.embedOnHost(BigInt64Array.from(ids.map(BigInt)), 2, 6);
+      const first = {
+        batch: 2,
+        seq: 6,
+        embeds,
+        attentionMask: BigInt64Array.from(mask.map(BigInt)),
+        positionIds: BigInt64Array.from(pos.map(BigInt)),
+        past: null,
+        capacity: 12,
+      };
+      let a = await model.step(first);
+      let b = await append.step(first);
+      let next = [pos[5] + 1, pos[11] + 1];
+      for (let s = 0; s <= 4; s++) {
+        expect(maxAbs(a.lastLogits, b.lastLogits)).toBeLessThan(1e-5);
+        for (let t = 0; t < 2 * dims.layers; t++) {
+          const la = written(cacheTensors(a.present)[t], a.present.length);
+          const lb = written(cacheTensors(b.present)[t], b.present.length);
+          expect(maxAbs(la, lb)).toBeLessThan(1e-5);
+        }
+        if (s === 4) break;
+        // greedy ids from the in-place logits, fed to both
+        const tok = [0, 1].map((r) => {
+          const row = a.lastLogits.subarray(r * dims.vocab, (r + 1) * dims.vocab);
+          return row.indexOf(Math.max(...row));
+        });
+        const e = await model.embedOnHost(BigInt64Array.from(tok.map(BigInt)), 2, 1);
+        const T = a.present.length + 1;
+        // each row's prompt mask, then one real slot per generated token
+        const m = new BigInt64Array(2 * T);
+        for (let r = 0; r < 2; r++)
+          for (let j = 0; j < T; j++) m[r * T + j] = j < 6 ? BigInt(mask[r * 6 + j]) : 1n;
+        const step = {
+          batch: 2,
+          seq: 1,
+          embeds: e,
+          attentionMask: m,
+          positionIds: BigInt64Array.from(next.map(BigInt)),
+          capacity: 12,
+        };
+        a = await model.step({ ...step, past: a.present });
+        b = await append.step({ ...step, past: b.present });
+        next = next.map((p) => p + 1);
+      }
+      model.releaseCache(a.present);
+    } finally {
+      await append.close();
+    }
+  });
+});
+
 function maxAbs(a: Float32Array, b: ArrayLike<number>): number {
   let d = 0;
   for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
@@ -253,7 +336,7 @@ describe('onnxruntime-node 1.30 and pre-allocated fetches', () => {
         fetches[`present.${l}.${kv}`] = t;
       }
     }
-    const res = await model.decoder.run(feeds, fetches);
+    const res = await refSession.run(feeds, fetches);
     const returned = res['present.0.key'];
     const ours = mine[0].data as Float32Array;
     expect(Array.from(written(mine[0], 2)).some((v) => v !== 0)).toBe(true); // written in place

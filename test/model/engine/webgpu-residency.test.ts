@@ -137,7 +137,12 @@ describe.runIf(gpu.ok)('WebGPU residency (tiny checkpoint, software GPU)', { tim
   it('the meter sees a KV tensor fetched to the host (so the test above can fail)', async () => {
     const info = webgpu.info.built;
     const meter = new TransferMeter();
-    const s = new MeteredSession(webgpu.model.decoder, info.files.decoder, true, meter);
+    const s = new MeteredSession(
+      webgpu.model.decoder as ort.InferenceSession,
+      info.files.decoder,
+      true,
+      meter,
+    );
     const { layers, kvHeads, headDim, hidden } = info.llm;
     const feeds: Record<string, ort.Tensor> = {
       inputs_embeds: new ort.Tensor('float32', new Float32Array(2 * hidden).fill(0.1), [1, 2, hidden]),
@@ -238,7 +243,8 @@ describe.runIf(gpu.ok)('WebGPU residency (tiny checkpoint, software GPU)', { tim
     const t = await webgpu.model.deviceKernels().zeros('float32', [1, 2, 4, 16]);
     try {
       expect(() => hostData(t, 'the test tensor')).toThrow(/the test tensor is a device tensor/);
-      const cpuDecoder = new MeteredSession(cpu.model.decoder, 'decoder.onnx', false, new TransferMeter());
+      // any onnxruntime-node CPU session (the CPU model's decoder runs through the C API, which takes JS memory only)
+      const cpuDecoder = new MeteredSession(cpu.model.embedder, 'decoder.onnx', false, new TransferMeter());
       await expect(cpuDecoder.run({ 'past_key_values.0.key': t })).rejects.toThrow(
         /'past_key_values.0.key' is a device \(gpu-buffer\) tensor but this session runs on the CPU provider/,
       );
