@@ -314,16 +314,15 @@ export class OnnxModel implements CausalDecoder {
 
   /**
    * One decoder run on the static cache. The prefill (no past) takes a cache of `input.capacity` slots (an idle one
-   * of the same batch with room enough, else a new one). Every run feeds the cache tensors whole as
-   * `past_key_values.*` (no copy: onnxruntime-node wraps the JS memory; GQA reads only the written slots) and
-   * fetches only `logits` and each layer's packed qkv projection, from which the new slots are written (appendFromQkv).
-   *
-   * Why not the "shared buffer" form (the same tensors as past feeds and as pre-allocated `present.*` fetches, so
-   * that GQA appends in place): onnxruntime-node 1.30 copies every fetched output into a fresh ArrayBuffer after the
-   * run (a pre-allocated fetch comes back as a new buffer; held by onnx-model.test.ts), i.e. the whole cache per
-   * step. Measured on this machine, 24 GQA layers at InternVL2-2B widths, 2 threads, context 1800: 110 ms/step
-   * shared-and-fetched against 39 ms/step fetching only the new slots (GQA then copies the written slots into its
-   * own present buffer, which is the remaining context-dependent cost).
+   * of the same batch with room enough, else a new one). How each run's new slots get into it is the host binding
+   * (sessions.ts HostKvBinding):
+   * - 'in-place' (runInPlace): through onnxruntime's C API, the cache tensors bound as `past_key_values.*` and as
+   *   `present.*`; GQA reads the written slots where they lie and writes the new ones; only logits come back.
+   * - 'append' (run): through onnxruntime-node, the cache fed whole as past (no copy: the binding wraps the JS
+   *   memory) and each layer's packed qkv fetched, from which the engine writes the new slots (appendFromQkv). GQA
+   *   then zeroes its own present buffer and copies the past into it every step. The shared-buffer form is no way
+   *   out through onnxruntime-node 1.30: it copies every fetched output into a fresh ArrayBuffer (held by
+   *   onnx-model.test.ts), the whole cache per step (110 ms/step against 39 at context 1800, 24 GQA layers).
    */
   async step(input: DecoderStepInput): Promise<DecoderStepOutput> {
     const decode = input.past !== null;

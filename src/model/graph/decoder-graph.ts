@@ -6,9 +6,10 @@
 //   outputs logits f32 [B,1,V] (last position of each row; [B,S,V] with `allLogits`),
 //           language_model.model.layers.{i}.attention.wqkv f32 [B,S,(NH+2·KV)·D]: the packed [Q | K | V] projection
 //             of the S new tokens, before rotary (what a static cache appends: V as is, K rotated by slot, see
-//             appendFromQkv in engine/onnx-model.ts; a graph output costs no node),
-//           present.{i}.key/.value f32 [B,KV,max(T,C),D] (the whole cache, for callers that let it grow; the
-//             device-resident engine binds its cache here and as past, so GQA appends in place),
+//             appendFromQkv in engine/onnx-model.ts, the 'append' host binding; a graph output costs no node),
+//           present.{i}.key/.value f32 [B,KV,max(T,C),D] (the whole cache, for callers that let it grow; the engine
+//             binds its cache here and as past — on the CPU through the C API, on WebGPU as device tensors — so
+//             GQA appends in place),
 //           next_token i64 [B,1] (ArgMax of the last-position logits; not in `allLogits` builds)
 // Per layer after ORT's fusions (10 nodes; ORT 1.30 does not fuse the int4 MLP): SkipSimplifiedLayerNormalization ->
 // packed QKV MatMul(NBits) -> GroupQueryAttention (rotary inside, pads hidden by attention_bias) -> wo ->
@@ -209,9 +210,9 @@ export async function buildDecoderGraph(
     const wqkv = regroupWqkv(await read('attention.wqkv.weight', [l.qkvRows, H]), KV, G, D, H);
     const qkv = linear(h, `${p}.attention.wqkv`, wqkv, l.qkvRows, H, null, opts.linear);
     g.output(qkv, qkv, FT, ['batch', 'sequence', l.qkvRows]);
-    // Packed [Q | K | V] input (key/value omitted). Past and present may be one buffer (the kernel then writes only
-    // the new slots in place, model-runtime.md D.3); the engine instead feeds its static cache as past and appends
-    // the new slots itself from the qkv output (onnx-model.ts says why).
+    // Packed [Q | K | V] input (key/value omitted). Past and present may be one buffer: the kernel then writes only
+    // the new slots in place (model-runtime.md D.3), which is how the engine runs it (sessions.ts HostKvBinding);
+    // the 'append' fallback feeds the cache as past and writes the new slots itself from the qkv output.
     const [attn] = g.node(
       'GroupQueryAttention',
       [qkv, '', '', past[i][0], past[i][1], seqlensK, totalLength, cosCache, sinCache, '', bias],
