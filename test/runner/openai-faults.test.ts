@@ -161,14 +161,15 @@ describe('openai backend endpoint health', () => {
   it('waits for Retry-After (seconds and HTTP-date) before asking that endpoint again', async () => {
     const clock = new VirtualClock();
     const arrivals: number[] = [];
-    const date = new Date(Date.now() + 4_000).toUTCString();
-    const plan: Fault[] = [
-      { kind: 'rate-limit', retryAfter: '7' },
-      { kind: 'status', status: 503, retryAfter: date },
+    // The HTTP-date is written when the request arrives (the client reads it against the wall clock then), so
+    // time the test spent before that request, e.g. on a loaded machine, does not eat into the 4 s.
+    const plan: (() => Fault)[] = [
+      () => ({ kind: 'rate-limit', retryAfter: '7' }),
+      () => ({ kind: 'status', status: 503, retryAfter: new Date(Date.now() + 4_000).toUTCString() }),
     ];
     const s = await faulty((n) => {
       arrivals.push(clock.now());
-      return plan[n] ?? { kind: 'ok' };
+      return plan[n]?.() ?? { kind: 'ok' };
     });
     const client = new OpenAIBackend({
       endpoints: [s.url],
