@@ -79,8 +79,16 @@ export function ortBinaryDir(): string {
   return path.resolve(path.dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
 }
 
-/** onnxruntime's shared library beside onnxruntime-node's binding (libonnxruntime.so.1, .dylib, onnxruntime.dll). */
+/**
+ * onnxruntime's shared library beside onnxruntime-node's binding (libonnxruntime.so.1, .dylib, onnxruntime.dll), or
+ * the file `INTERNVL_EVAL_ORT_LIBRARY` names. It should be the library onnxruntime-node loads (one ORT per process).
+ */
 function ortLibrary(): string {
+  const override = process.env.INTERNVL_EVAL_ORT_LIBRARY;
+  if (override) {
+    if (!fs.existsSync(override)) throw new Error(`INTERNVL_EVAL_ORT_LIBRARY: no file ${override}`);
+    return override;
+  }
   const dir = ortBinaryDir();
   const names = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
   const lib = names.find((n) => /^(lib)?onnxruntime(\.so(\.\d+)*|(\.\d+)*\.dylib|\.dll)$/.test(n));
