@@ -7,6 +7,7 @@ import { rotaryTables } from '../graph/decoder-graph.ts';
 import type { BuiltModelInfo } from './built-model.ts';
 import type { CausalDecoder, DecoderStepInput, DecoderStepOutput, KvCache } from './generate.ts';
 import {
+  bindsInPlace,
   openSession,
   planSessions,
   type DecoderPlan,
@@ -109,7 +110,7 @@ export class OnnxModel implements CausalDecoder {
     this.runVision = new MeteredSession(vision, info.files.vision, this.resident, this.meter);
     this.runEmbed = new MeteredSession(embedder, info.files.embed, this.resident, this.meter);
     if (decoder instanceof NativeSession) {
-      if (plan.kvCache.location !== 'cpu' || plan.kvCache.binding !== 'in-place') {
+      if (!bindsInPlace(plan)) {
         throw new Error(
           `${info.files.decoder}: a C API decoder session serves the 'in-place' host cache only`,
         );
@@ -117,7 +118,7 @@ export class OnnxModel implements CausalDecoder {
       this.nativeDecoder = decoder;
       this.runDecoder = null;
     } else {
-      if (plan.kvCache.location === 'cpu' && plan.kvCache.binding === 'in-place') {
+      if (bindsInPlace(plan)) {
         throw new Error(`${info.files.decoder}: the 'in-place' host cache needs the C API decoder session`);
       }
       this.nativeDecoder = null;
@@ -166,7 +167,7 @@ export class OnnxModel implements CausalDecoder {
     const deviceOutputs = resident ? { preferredOutputLocation: 'gpu-buffer' as const } : {};
     const profile = settings.countKernels === false ? null : new KernelProfile();
     let decoderPlan = plan.decoder;
-    if (decoderPlan.kvCache.location === 'cpu' && decoderPlan.kvCache.binding === 'in-place') {
+    if (bindsInPlace(decoderPlan)) {
       const why = await nativeUnavailable();
       if (why) {
         warnOnce(
@@ -175,10 +176,9 @@ export class OnnxModel implements CausalDecoder {
         decoderPlan = { ...decoderPlan, kvCache: { location: 'cpu', binding: 'append' } };
       }
     }
-    const native = decoderPlan.kvCache.location === 'cpu' && decoderPlan.kvCache.binding === 'in-place';
     const vision = await openSession(info.files.vision, settings, { ...plan.session, ...deviceOutputs });
     const embed = await openSession(info.files.embed, settings, { ...plan.session, ...deviceOutputs });
-    const decoder = native
+    const decoder = bindsInPlace(decoderPlan)
       ? await NativeSession.open(info.files.decoder, {
           threads: settings.threads ?? 0,
           ...(profile ? { profileFilePrefix: profile.sessionOptions().profileFilePrefix } : {}),

@@ -106,6 +106,8 @@ interface Api {
   readonly fn: { readonly [K in keyof typeof MEMBER]: Fn };
   readonly env: unknown;
   readonly cpu: unknown;
+  /** Throws the message of a non-null OrtStatus (released first), prefixed with `what`. */
+  readonly check: (status: unknown, what: string) => void;
 }
 
 let loaded: Api | Error | null = null;
@@ -210,7 +212,7 @@ async function api(): Promise<Api | Error> {
     check(fn.CreateEnv(2, 'internvl-eval', out), 'CreateEnv');
     const env = out[0];
     check(fn.CreateCpuMemoryInfo(0, 0, out), 'CreateCpuMemoryInfo'); // OrtDeviceAllocator, OrtMemTypeDefault
-    loaded = { koffi, version, fn, env, cpu: out[0] };
+    loaded = { koffi, version, fn, env, cpu: out[0], check };
   } catch (err) {
     loaded = err instanceof Error ? err : new Error(String(err));
   }
@@ -286,7 +288,7 @@ export class NativeSession {
   static async open(file: string, options: NativeSessionOptions): Promise<NativeSession> {
     const a = await api();
     if (a instanceof Error) throw new Error(`${file}: onnxruntime's C API is not usable here: ${a.message}`);
-    const check = checker(a.fn);
+    const { check } = a;
     const out: unknown[] = [null];
     check(a.fn.CreateSessionOptions(out), 'CreateSessionOptions');
     const so = out[0];
@@ -325,8 +327,7 @@ export class NativeSession {
     fetch: readonly string[],
   ): Promise<Record<string, FetchedTensor>> {
     if (this.released) throw new Error(`${this.file}: session released`);
-    const { fn, koffi } = this.a;
-    const check = checker(fn);
+    const { fn, koffi, check } = this.a;
     const made: unknown[] = [];
     const wrap = (name: string, t: NativeTensor): unknown => {
       const bytes = t.data.byteLength;
@@ -385,8 +386,7 @@ export class NativeSession {
 
   /** An ORT-allocated output as JS memory (float32, int32 or int64). */
   private copyOut(value: unknown, name: string): FetchedTensor {
-    const { fn, koffi } = this.a;
-    const check = checker(fn);
+    const { fn, koffi, check } = this.a;
     if (!value) throw new Error(`${this.file}: no output '${name}'`);
     const out: unknown[] = [null];
     check(fn.GetTensorTypeAndShape(value, out), `${this.file}: '${name}' shape`);
@@ -419,8 +419,7 @@ export class NativeSession {
 
   /** Stops ORT's profiler and returns the profile file's path (profiled sessions only). */
   endProfiling(): string {
-    const { fn, koffi } = this.a;
-    const check = checker(fn);
+    const { fn, koffi, check } = this.a;
     const out: unknown[] = [null];
     check(fn.GetAllocatorWithDefaultOptions(out), 'GetAllocatorWithDefaultOptions');
     const allocator = out[0];

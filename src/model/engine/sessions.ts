@@ -150,6 +150,11 @@ export const WEBGPU_PREFILL_CHUNK = 31;
  */
 export type HostKvBinding = 'in-place' | 'append';
 
+/** Whether `plan` runs the decoder through the C API with its host cache bound as past and present. */
+export function bindsInPlace(plan: DecoderPlan): boolean {
+  return plan.kvCache.location === 'cpu' && plan.kvCache.binding === 'in-place';
+}
+
 export function hostKvBinding(env: NodeJS.ProcessEnv = process.env): HostKvBinding {
   const v = env.INTERNVL_EVAL_HOST_KV;
   if (v === undefined || v === '') return 'in-place';
