@@ -110,13 +110,24 @@ interface Api {
   readonly check: (status: unknown, what: string) => void;
 }
 
-let loaded: Api | Error | null = null;
+/** The one load of the C API (a promise, so that concurrent first callers share it: koffi refuses a second
+ * declaration of the same prototype name). */
+let loading: Promise<Api | Error> | null = null;
 
 /** The C API, loaded once per process; an Error says why it cannot be used here. */
-async function api(): Promise<Api | Error> {
-  if (loaded) return loaded;
+function api(): Promise<Api | Error> {
+  loading ??= loadApi();
+  return loading;
+}
+
+async function loadApi(): Promise<Api | Error> {
   try {
     const koffi = ((await import('koffi')) as unknown as { default: Koffi }).default;
+    // onnxruntime-node's binding loads the library first, as it does in the engine (onnx-model.ts imports it). With
+    // koffi loading it alone, the full-size int4 decoder at one intra-op thread failed at a random node ("GetElementType
+    // is not implemented") and the process then crashed, 5 runs of 5; with the binding loaded first, 0 of 8 (the cause
+    // was not found; the tiny model never showed it). The engine never met it; anything else using this module would.
+    await import('onnxruntime-node');
     const lib = koffi.load(ortLibrary());
     const base = lib.func('void *OrtGetApiBase()')();
     const getApi = koffi.decode(
@@ -212,11 +223,10 @@ async function api(): Promise<Api | Error> {
     check(fn.CreateEnv(2, 'internvl-eval', out), 'CreateEnv');
     const env = out[0];
     check(fn.CreateCpuMemoryInfo(0, 0, out), 'CreateCpuMemoryInfo'); // OrtDeviceAllocator, OrtMemTypeDefault
-    loaded = { koffi, version, fn, env, cpu: out[0], check };
+    return { koffi, version, fn, env, cpu: out[0], check };
   } catch (err) {
-    loaded = err instanceof Error ? err : new Error(String(err));
+    return err instanceof Error ? err : new Error(String(err));
   }
-  return loaded;
 }
 
 /** Throws the message of a non-null OrtStatus (and releases it). */
