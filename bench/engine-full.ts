@@ -10,7 +10,9 @@
  *   batch × KV cache) at the measured memory bandwidth, as the median of BENCH_ROUNDS (3) interleaved floor/decode
  *   pairs; decode steps run on a cache of that length without paying for its prefill (a step's cost does not
  *   depend on the cached values);
- * - nodes per decoder layer after ORT's optimizations; peak RSS.
+ * - nodes per decoder layer after ORT's optimizations; peak RSS;
+ * - the kernels a batch-1 step is made of, timed alone on its shapes (bench/kernels.ts), interleaved with the step:
+ *   how much of the step is ORT's kernels, how much the engine (BENCH_KERNELS=0 skips it).
  * Environment: BENCH_VARIANT (int4), BENCH_BLOCK_SIZE, BENCH_THREADS, BENCH_DEVICE (cpu), BENCH_CONTEXTS,
  * BENCH_BATCHES, BENCH_TILES, BENCH_PREFILL, BENCH_ROUNDS, BENCH_TOKENIZER_DIR; INTERNVL_EVAL_HOST_KV=append for the
  * onnxruntime-node cache path (sessions.ts HostKvBinding).
@@ -28,6 +30,7 @@ import { leftPad } from '../src/model/engine/padding.ts';
 import { assertDeviceAvailable, sessionOptions } from '../src/model/engine/sessions.ts';
 import { buildModel } from '../src/model/graph/build.ts';
 import { benchCheckpoint, measureFloors, visionFlopsPerTile } from './engine.ts';
+import { gqaProbe, nbitsProbe, type DecoderShape } from './kernels.ts';
 
 const S = INTERNVL2_2B_SIZES;
 const VOCAB = 92553;
@@ -128,6 +131,37 @@ const fmt = (x: number, digits = 1) => x.toFixed(digits);
 const pct = (x: number, floor: number) => `${fmt((100 * x) / floor, 0)}%`;
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
+/**
+ * Best ms of 15 decode steps (after one that warms the arena up) of `batch` rows on a cache of `context` tokens,
+ * embedding included, without paying for the prefill (a step's cost does not depend on the cached values).
+ */
+async function decodeStepMs(model: InternVLEngine['model'], batch: number, context: number): Promise<number> {
+  const steps = 16;
+  let past = model.prefilledCache(batch, context + steps + 1, context);
+  const token = BigInt64Array.from({ length: batch }, (_, b) => BigInt(1000 + b));
+  let best = Infinity;
+  try {
+    for (let s = 0; s < steps; s++) {
+      const T = past.length + 1;
+      const t = performance.now();
+      const embeds = await model.embed(token, batch, 1);
+      const out = await model.step({
+        batch,
+        seq: 1,
+        embeds,
+        attentionMask: new BigInt64Array(batch * T).fill(1n),
+        positionIds: new BigInt64Array(batch).fill(BigInt(T - 1)),
+        past,
+      });
+      if (s > 0) best = Math.min(best, performance.now() - t);
+      past = out.present;
+    }
+  } finally {
+    model.releaseCache(past);
+  }
+  return best;
+}
+
 export async function runFull(): Promise<void> {
   const opts = engineOptions();
   assertDeviceAvailable(opts.device);
@@ -195,7 +229,6 @@ export async function runFull(): Promise<void> {
   // Decode (steps on a cache of the given length). The memory bandwidth of this kind of shared VM drifts by 2× within
   // minutes, so each figure is ROUNDS interleaved pairs (floor, then decode right after it) and the row gives the
   // median pair by share of floor, with the range of the shares.
-  const steps = 16; // best of 15 (the first step warms the arena up), as the floor is a best of 10
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   say(
     `decode  | batch | context | tok/s | ms/step | floor tok/s (GB/s) | of floor (range over ${rounds} rounds)`,
@@ -207,25 +240,7 @@ export async function runFull(): Promise<void> {
       for (let r = 0; r < rounds; r++) {
         const floors = await measureFloors(opts);
         const floor = batch / (bytes / floors.bandwidth);
-        let past = model.prefilledCache(batch, c + steps + 1, c);
-        const token = BigInt64Array.from({ length: batch }, (_, b) => BigInt(1000 + b));
-        let best = Infinity;
-        for (let s = 0; s < steps; s++) {
-          const T = past.length + 1;
-          const t = performance.now();
-          const embeds = await model.embed(token, batch, 1);
-          const out = await model.step({
-            batch,
-            seq: 1,
-            embeds,
-            attentionMask: new BigInt64Array(batch * T).fill(1n),
-            positionIds: new BigInt64Array(batch).fill(BigInt(T - 1)),
-            past,
-          });
-          if (s > 0) best = Math.min(best, performance.now() - t); // the first step warms the arena up
-          past = out.present;
-        }
-        model.releaseCache(past);
+        const best = await decodeStepMs(model, batch, c);
         pairs.push({ rate: (batch * 1000) / best, best, floor, bandwidth: floors.bandwidth });
       }
       pairs.sort((a, b) => a.rate / a.floor - b.rate / b.floor);
@@ -237,8 +252,98 @@ export async function runFull(): Promise<void> {
       );
     }
   }
+  if (process.env.BENCH_KERNELS !== '0') {
+    await kernelRows(opts, engine, weightBytes, list('BENCH_CONTEXTS', [50, 300, 1800, 3400]), rounds);
+  }
   await engine.close();
   say(
     `peak RSS ${fmt(process.resourceUsage().maxRSS / 1024, 0)} MiB (the batch-8 caches at long contexts included)`,
   );
+}
+
+/**
+ * The decode step against ORT's kernels alone (bench/kernels.ts): MatMulNBits' throughput on the decoder's shapes
+ * at the engine's threads and at one; then per context, `rounds` interleaved triples (MatMulNBits, GroupQueryAttention
+ * with 16 and with 8 query heads, the engine's step) so that the step and the kernels it is made of meet the same
+ * minute of this VM. "Kernels alone" = the decoder's weight bytes at MatMulNBits' rate + GQA with 16 heads.
+ */
+async function kernelRows(
+  opts: EngineOptions,
+  engine: InternVLEngine,
+  weightBytes: number,
+  contexts: readonly number[],
+  rounds: number,
+): Promise<void> {
+  const quant = engine.info.built.quant;
+  if (
+    opts.device !== 'cpu' ||
+    !quant ||
+    quant.zeroPoint ||
+    (opts.variant !== 'int4' && opts.variant !== 'int8')
+  ) {
+    say('kernels | (measured for the CPU int4/int8 variants without zero points only)');
+    return;
+  }
+  const l = S.llm;
+  const shape: DecoderShape = {
+    hidden: l.hiddenSize,
+    heads: l.numAttentionHeads,
+    kvHeads: l.numKeyValueHeads,
+    headDim: l.hiddenSize / l.numAttentionHeads,
+    intermediate: l.intermediateSize,
+    layers: l.numHiddenLayers,
+  };
+  const dir = path.join(cacheRoot(), 'kernels');
+  fs.mkdirSync(dir, { recursive: true });
+  const format = {
+    bits: opts.variant === 'int8' ? 8 : 4,
+    blockSize: quant.blockSize,
+    accuracyLevel: quant.accuracyLevel,
+  } as const;
+  const nbits = await nbitsProbe(dir, shape, format, 8, opts.threads);
+  try {
+    const floors = await measureFloors(opts);
+    const rate = nbits.bytes / (await nbits.time());
+    let oneThread = '';
+    if (opts.threads !== 1) {
+      const single = await nbitsProbe(dir, shape, format, 8, 1);
+      oneThread = `, 1 thread ${fmt(single.bytes / (await single.time()) / 1e9)} GB/s`;
+      single.release();
+    }
+    say(
+      `kernels | MatMulNBits alone (${opts.variant}, block ${format.blockSize}, acc ${format.accuracyLevel}; 8 layers' ` +
+        `projections, ${fmt(nbits.bytes / 2 ** 20, 0)} MiB): ${opts.threads} threads ${fmt(rate / 1e9)} GB/s${oneThread}; ` +
+        `bandwidth floor ${fmt(floors.bandwidth / 1e9)} GB/s (MatMulNBits at ${pct(rate, floors.bandwidth)} of it)`,
+    );
+    say(
+      `kernels | context | GQA 16 heads ms | GQA 8 heads ms | weights at MatMulNBits rate ms | kernels alone ms | ` +
+        `engine ms/step | engine / kernels alone (range over ${rounds} rounds)`,
+    );
+    for (const c of contexts) {
+      const g16 = await gqaProbe(dir, shape, shape.heads, c, opts.threads);
+      const g8 = await gqaProbe(dir, shape, shape.kvHeads, c, opts.threads);
+      try {
+        const rows: { a16: number; a8: number; w: number; engineMs: number; ratio: number }[] = [];
+        for (let r = 0; r < rounds; r++) {
+          const w = (weightBytes / (nbits.bytes / (await nbits.time()))) * 1000;
+          const a16 = (await g16.time()) * 1000;
+          const a8 = (await g8.time()) * 1000;
+          const engineMs = await decodeStepMs(engine.model, 1, c);
+          rows.push({ a16, a8, w, engineMs, ratio: engineMs / (w + a16) });
+        }
+        rows.sort((x, y) => x.ratio - y.ratio);
+        const m = rows[Math.floor((rows.length - 1) / 2)];
+        say(
+          `kernels | ${String(c).padStart(7)} | ${fmt(m.a16, 2).padStart(15)} | ${fmt(m.a8, 2).padStart(14)} | ` +
+            `${fmt(m.w).padStart(30)} | ${fmt(m.w + m.a16).padStart(16)} | ${fmt(m.engineMs).padStart(14)} | ` +
+            `${fmt(m.ratio, 2)} (${fmt(rows[0].ratio, 2)}–${fmt(rows[rows.length - 1].ratio, 2)})`,
+        );
+      } finally {
+        g16.release();
+        g8.release();
+      }
+    }
+  } finally {
+    nbits.release();
+  }
 }
