@@ -4,18 +4,15 @@
  * reused by the next generation of the same batch size; the two bindings agree; and the onnxruntime-node
  * behaviour that made the C API path necessary (a pre-allocated fetch comes back as a copy).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTinyCheckpoint } from '../../../src/model/checkpoint/tiny.ts';
-import { readBuiltModelInfo, type BuiltModelInfo } from '../../../src/model/engine/built-model.ts';
+import type { BuiltModelInfo } from '../../../src/model/engine/built-model.ts';
 import type { DecoderStepOutput, KvCache } from '../../../src/model/engine/generate.ts';
 import { OnnxModel } from '../../../src/model/engine/onnx-model.ts';
 import { planSessions, type HostKvBinding } from '../../../src/model/engine/sessions.ts';
-import { buildModel } from '../../../src/model/graph/build.ts';
 import { runDecoder, type DecoderDims } from '../graph/ort-helpers.ts';
+import { tinyBuiltModel } from './tiny-built.ts';
 
 let root: string;
 let info: BuiltModelInfo;
@@ -32,10 +29,7 @@ async function openWith(binding: HostKvBinding): Promise<OnnxModel> {
 }
 
 beforeAll(async () => {
-  root = await mkdtemp(path.join(os.tmpdir(), 'onnx-model-'));
-  const ckpt = await makeTinyCheckpoint(path.join(root, 'ckpt'), { seed: 11 });
-  const built = await buildModel(ckpt.dir, { variant: 'fp32', cacheDir: path.join(root, 'cache') });
-  info = readBuiltModelInfo(built.dir);
+  ({ root, info } = await tinyBuiltModel('onnx-model-', 11));
   model = await OnnxModel.open(info, { device: 'cpu', threads: 1 });
   refSession = await ort.InferenceSession.create(info.files.decoder, { intraOpNumThreads: 1 });
   const l = info.llm;

@@ -3,23 +3,17 @@
  * has not loaded ort-native.ts before): both must share the one load. Loading it twice made koffi refuse the second
  * declaration of the same prototype ("Duplicate type name 'OrtGetApi'") and the second open failed.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTinyCheckpoint } from '../../../src/model/checkpoint/tiny.ts';
-import { readBuiltModelInfo, type BuiltModelInfo } from '../../../src/model/engine/built-model.ts';
+import type { BuiltModelInfo } from '../../../src/model/engine/built-model.ts';
 import { NativeSession } from '../../../src/model/engine/ort-native.ts';
-import { buildModel } from '../../../src/model/graph/build.ts';
+import { tinyBuiltModel } from './tiny-built.ts';
 
 let root: string;
 let info: BuiltModelInfo;
 
 beforeAll(async () => {
-  root = await mkdtemp(path.join(os.tmpdir(), 'ort-native-concurrent-'));
-  const ckpt = await makeTinyCheckpoint(path.join(root, 'ckpt'), { seed: 7 });
-  const built = await buildModel(ckpt.dir, { variant: 'fp32', cacheDir: path.join(root, 'cache') });
-  info = readBuiltModelInfo(built.dir);
+  ({ root, info } = await tinyBuiltModel('ort-native-concurrent-', 7));
 });
 
 afterAll(async () => {

@@ -3,24 +3,19 @@
  * test file's worker loads ort-native.ts), the CPU engine warns once and runs the onnxruntime-node path ('append');
  * onnx-model.test.ts checks that the two paths agree.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { makeTinyCheckpoint } from '../../../src/model/checkpoint/tiny.ts';
-import { readBuiltModelInfo, type BuiltModelInfo } from '../../../src/model/engine/built-model.ts';
+import type { BuiltModelInfo } from '../../../src/model/engine/built-model.ts';
 import { OnnxModel } from '../../../src/model/engine/onnx-model.ts';
 import { nativeUnavailable } from '../../../src/model/engine/ort-native.ts';
-import { buildModel } from '../../../src/model/graph/build.ts';
+import { tinyBuiltModel } from './tiny-built.ts';
 
 let root: string;
 let info: BuiltModelInfo;
 
 beforeAll(async () => {
-  root = await mkdtemp(path.join(os.tmpdir(), 'ort-fallback-'));
-  const ckpt = await makeTinyCheckpoint(path.join(root, 'ckpt'), { seed: 3 });
-  const built = await buildModel(ckpt.dir, { variant: 'fp32', cacheDir: path.join(root, 'cache') });
-  info = readBuiltModelInfo(built.dir);
+  ({ root, info } = await tinyBuiltModel('ort-fallback-', 3));
 });
 
 afterAll(async () => {

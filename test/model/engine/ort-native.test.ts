@@ -10,10 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTinyCheckpoint } from '../../../src/model/checkpoint/tiny.ts';
-import { readBuiltModelInfo, type BuiltModelInfo } from '../../../src/model/engine/built-model.ts';
+import type { BuiltModelInfo } from '../../../src/model/engine/built-model.ts';
 import { NativeSession, nativeUnavailable, type NativeTensor } from '../../../src/model/engine/ort-native.ts';
-import { buildModel } from '../../../src/model/graph/build.ts';
+import { tinyBuiltModel } from './tiny-built.ts';
 
 let root: string;
 let info: BuiltModelInfo;
@@ -21,10 +20,7 @@ let native: NativeSession;
 let node: ort.InferenceSession;
 
 beforeAll(async () => {
-  root = await mkdtemp(path.join(os.tmpdir(), 'ort-native-'));
-  const ckpt = await makeTinyCheckpoint(path.join(root, 'ckpt'), { seed: 5 });
-  const built = await buildModel(ckpt.dir, { variant: 'fp32', cacheDir: path.join(root, 'cache') });
-  info = readBuiltModelInfo(built.dir);
+  ({ root, info } = await tinyBuiltModel('ort-native-', 5));
   native = await NativeSession.open(info.files.decoder, { threads: 1 });
   node = await ort.InferenceSession.create(info.files.decoder, { intraOpNumThreads: 1 });
 });
