@@ -11,8 +11,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { makeTinyCheckpoint } from '../../src/model/checkpoint/tiny.ts';
 import type { GenerationRequest, GenerationResult } from '../../src/runner/backend.ts';
 import { OnnxBackend } from '../../src/runner/backends/onnx.ts';
-import { runEvaluation, type RunOptions } from '../../src/runner/run-evaluation.ts';
-import { FakeBackend, fakeDeps, readJsonl, tempDir, writeTasks, type TaskSpec } from './helpers.ts';
+import { runEvaluation } from '../../src/runner/run-evaluation.ts';
+import { echoRunSetup, FakeBackend, readJsonl, tempDir, type TaskSpec } from './helpers.ts';
 
 const rows = (n: number): TaskSpec['rows'] =>
   Array.from({ length: n }, (_, i) => ({
@@ -50,20 +50,7 @@ class PreparingBackend extends FakeBackend {
   }
 }
 
-function setup(specs: TaskSpec[]) {
-  const root = tempDir('prepare-stage-');
-  const { configDir, dataRoot } = writeTasks(root, specs);
-  const base: RunOptions = {
-    model: 'fake',
-    backend: 'echo',
-    tasks: specs.map((s) => s.name),
-    configDir,
-    dataRoot,
-    progress: 'none',
-    deps: fakeDeps,
-  };
-  return { root, base, dataRoot };
-}
+const setup = (specs: TaskSpec[]) => echoRunSetup(specs, 'prepare-stage-');
 
 describe('Backend.prepare in the pipeline', () => {
   it('runs once per sample; generate gets its output; log and hash do not; a rejection is an input error', async () => {

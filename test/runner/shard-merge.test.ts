@@ -4,31 +4,24 @@ import { describe, expect, it } from 'vitest';
 import { mergeRuns } from '../../src/runner/merge.ts';
 import { runEvaluation, type RunOptions } from '../../src/runner/run-evaluation.ts';
 import { shardOf } from '../../src/runner/shard.ts';
-import { FakeBackend, fakeDeps, readJsonl, tempDir, writeTasks } from './helpers.ts';
+import { echoRunSetup, FakeBackend, fakeDeps, readJsonl, tempDir, writeTasks } from './helpers.ts';
 
 const stable = (file: string) => readJsonl(file).map(({ latencyMs: _l, ...r }) => r);
 
 async function setup() {
-  const root = tempDir('runner-shard-');
   const rows = Array.from({ length: 30 }, (_, i) => ({
     question_id: i,
     question: `q answer:${i % 3 ? 'no' : 'yes'}${i === 7 ? ' fail' : ''}`,
     answer: 'yes',
     image: `${i}.png`,
   }));
-  const { configDir, dataRoot } = writeTasks(root, [
-    { name: 'alpha', rows },
-    { name: 'beta', rows: rows.slice(0, 9), scorer: 'anls' },
-  ]);
-  const base: RunOptions = {
-    model: 'fake',
-    backend: 'echo',
-    tasks: ['alpha', 'beta'],
-    configDir,
-    dataRoot,
-    progress: 'none',
-    deps: fakeDeps,
-  };
+  const { root, base } = echoRunSetup(
+    [
+      { name: 'alpha', rows },
+      { name: 'beta', rows: rows.slice(0, 9), scorer: 'anls' },
+    ],
+    'runner-shard-',
+  );
   const run = (out: string, extra: Partial<RunOptions> = {}) =>
     runEvaluation({ ...base, out: path.join(root, out), backendInstance: new FakeBackend(), ...extra });
   return { root, run };
