@@ -307,8 +307,11 @@ async function kernelRows(
     let oneThread = '';
     if (opts.threads !== 1) {
       const single = await nbitsProbe(dir, shape, format, 8, 1);
-      oneThread = `, 1 thread ${fmt(single.bytes / (await single.time()) / 1e9)} GB/s`;
-      single.release();
+      try {
+        oneThread = `, 1 thread ${fmt(single.bytes / (await single.time()) / 1e9)} GB/s`;
+      } finally {
+        single.release();
+      }
     }
     say(
       `kernels | MatMulNBits alone (${opts.variant}, block ${format.blockSize}, acc ${format.accuracyLevel}; 8 layers' ` +

@@ -45,13 +45,13 @@ function fillRandom(bytes: Uint8Array, seed: number): void {
 }
 
 /** Bytes of one [n, k] MatMulNBits weight: packed values plus one float32 scale per block (no zero points). */
-export function nbitsBytes(n: number, k: number, f: NbitsFormat): number {
+function nbitsBytes(n: number, k: number, f: NbitsFormat): number {
   const blocks = Math.ceil(k / f.blockSize);
   return n * blocks * ((f.blockSize * f.bits) / 8 + 4);
 }
 
 /** The [k, n] projections of one decoder layer: packed QKV, wo, w1, w3, w2. */
-export function layerProjections(s: DecoderShape): [number, number][] {
+function layerProjections(s: DecoderShape): [number, number][] {
   const h = s.hidden;
   return [
     [h, (s.heads + 2 * s.kvHeads) * s.headDim],
@@ -158,8 +158,6 @@ async function best(
 
 /** A kernel graph opened once with its feeds, timed as often as asked (so it can interleave with the engine). */
 export interface KernelProbe {
-  /** Weight or cache bytes one run reads. */
-  readonly bytes: number;
   /** Seconds per run, best of `reps`. */
   time(reps?: number): Promise<number>;
   release(): void;
@@ -175,7 +173,7 @@ export async function nbitsProbe(
   f: NbitsFormat,
   layers: number,
   threads: number,
-): Promise<KernelProbe> {
+): Promise<KernelProbe & { readonly bytes: number }> {
   const file = path.join(dir, `nbits-${f.bits}b-${f.blockSize}-acc${f.accuracyLevel}-${layers}l.onnx`);
   if (!fs.existsSync(file)) writeNbitsModel(file, s, f, layers);
   const session = await NativeSession.open(file, { threads });
@@ -227,7 +225,6 @@ export async function gqaProbe(
     }
   }
   return {
-    bytes: s.layers * 2 * s.kvHeads * context * s.headDim * 4,
     time: (reps = 8) => best(session, inputs, bound, reps),
     release: () => session.release(),
   };

@@ -43,7 +43,6 @@ const MEMBER = {
   AllocatorFree: 76,
   GetAllocatorWithDefaultOptions: 78,
   ReleaseStatus: 93,
-  ReleaseMemoryInfo: 94,
   ReleaseSession: 95,
   ReleaseValue: 96,
   ReleaseTensorTypeAndShapeInfo: 99,
@@ -125,8 +124,8 @@ async function loadApi(): Promise<Api | Error> {
     const koffi = ((await import('koffi')) as unknown as { default: Koffi }).default;
     // onnxruntime-node's binding loads the library first, as it does in the engine (onnx-model.ts imports it). With
     // koffi loading it alone, the full-size int4 decoder at one intra-op thread failed at a random node ("GetElementType
-    // is not implemented") and the process then crashed, 5 runs of 5; with the binding loaded first, 0 of 8 (the cause
-    // was not found; the tiny model never showed it). The engine never met it; anything else using this module would.
+    // is not implemented") and the process then crashed, 5 runs of 5; with the binding loaded first, none of 18 (the
+    // cause was not found; the tiny model never showed it). The engine never met it; anything else using this module would.
     await import('onnxruntime-node');
     const lib = koffi.load(ortLibrary());
     const base = lib.func('void *OrtGetApiBase()')();
@@ -204,7 +203,6 @@ async function loadApi(): Promise<Api | Error> {
         'void *GetAllocatorWithDefaultOptions(_Out_ void **out)',
       ),
       ReleaseStatus: member('ReleaseStatus', 'void ReleaseStatus(void *status)'),
-      ReleaseMemoryInfo: member('ReleaseMemoryInfo', 'void ReleaseMemoryInfo(void *info)'),
       ReleaseSession: member('ReleaseSession', 'void ReleaseSession(void *session)'),
       ReleaseValue: member('ReleaseValue', 'void ReleaseValue(void *value)'),
       ReleaseTensorTypeAndShapeInfo: member(

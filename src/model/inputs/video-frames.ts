@@ -66,8 +66,6 @@ export function videoMmeIndices(frameCount: number, numFrames: number): number[]
   return out;
 }
 
-/** Re-exported for callers (and tests) that take it from here; it lives in common/ so datasets/ can use it too. */
-
 function runFfmpeg(args: string[], what: string): Promise<{ stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(
